@@ -1,0 +1,1 @@
+"""Shipped TOML configurations (installed as pinnkan.configs)."""

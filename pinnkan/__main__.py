@@ -1,0 +1,5 @@
+import sys
+
+from pinnkan.cli import main
+
+sys.exit(main())

@@ -1,0 +1,204 @@
+"""The jet of a field at a batch of points, and the engines that compute it.
+
+A :class:`Jet` holds, per point and output field, the value, the gradient and
+the diagonal of the Hessian — everything the residuals of the standard PINN
+benchmarks need (DESIGN.md §4). Two engines build it:
+
+- :func:`autograd_jet` — nested reverse mode (``torch.autograd.grad`` with
+  ``create_graph=True``); works for any callable, the reference.
+- :func:`forward_jet` — pushes the jet through the surrogate layer by layer with
+  closed-form derivatives of every layer (``Surrogate.forward_jet``); parameter
+  gradients then need first-order backward only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+ENGINES = ("auto", "autograd", "forward")
+
+
+@dataclass
+class Jet:
+    """value (N, F); grad and diag (N, D, F) or None when not computed.
+
+    ``coords`` names the D input coordinates and ``fields`` the F outputs. With a
+    single field, ``val``, ``d`` and ``dd`` return (N,) tensors; with several,
+    select one first with ``jet["name"]``.
+    """
+
+    value: Tensor
+    grad: Tensor | None
+    diag: Tensor | None
+    coords: tuple[str, ...]
+    fields: tuple[str, ...]
+
+    def __getitem__(self, field: str) -> Jet:
+        j = self.fields.index(field)
+        pick = slice(j, j + 1)
+        return Jet(
+            self.value[:, pick],
+            None if self.grad is None else self.grad[..., pick],
+            None if self.diag is None else self.diag[..., pick],
+            self.coords,
+            (field,),
+        )
+
+    def _single(self, t: Tensor) -> Tensor:
+        if len(self.fields) != 1:
+            raise ValueError(f"jet has fields {self.fields}: select one with jet[name]")
+        return t[..., 0]
+
+    @property
+    def val(self) -> Tensor:
+        """(N,) value of the single field."""
+        return self._single(self.value)
+
+    def d(self, coord: str) -> Tensor:
+        """(N,) first derivative along ``coord``."""
+        if self.grad is None:
+            raise ValueError("this jet was computed without first derivatives")
+        return self._single(self.grad[:, self.coords.index(coord)])
+
+    def dd(self, coord: str) -> Tensor:
+        """(N,) second derivative along ``coord``."""
+        if self.diag is None:
+            raise ValueError("this jet was computed without second derivatives")
+        return self._single(self.diag[:, self.coords.index(coord)])
+
+    def lap(self, coords: Sequence[str] | None = None) -> Tensor:
+        """(N,) sum of second derivatives over ``coords`` (default: all)."""
+        return sum(self.dd(c) for c in (coords or self.coords))
+
+
+def autograd_jet(
+    fn: Callable[[Tensor], Tensor],
+    x: Tensor,
+    order: int,
+    coords: tuple[str, ...],
+    fields: tuple[str, ...],
+    create_graph: bool = True,
+) -> Jet:
+    """Jet of ``fn`` at x (N, D) by nested reverse-mode autograd.
+
+    fn maps (N, D) to (N, F). With ``create_graph`` the result can be
+    differentiated again (training); without it, it is detached from x.
+    """
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        u = fn(x)
+        if order == 0:
+            return Jet(u, None, None, coords, fields)
+        grads, diags = [], []
+        keep = create_graph or order >= 2
+        for f in range(u.shape[1]):
+            (g,) = torch.autograd.grad(u[:, f].sum(), x, create_graph=keep)
+            grads.append(g)
+            if order >= 2:
+                cols = []
+                for a in range(x.shape[1]):
+                    (h,) = torch.autograd.grad(g[:, a].sum(), x, create_graph=create_graph)
+                    cols.append(h[:, a])
+                diags.append(torch.stack(cols, dim=1))
+    grad = torch.stack(grads, dim=-1)
+    diag = torch.stack(diags, dim=-1) if order >= 2 else None
+    if not create_graph:
+        u, grad = u.detach(), grad.detach()
+        diag = None if diag is None else diag.detach()
+    return Jet(u, grad, diag, coords, fields)
+
+
+@dataclass
+class Rows:
+    """A jet in the layer-stacked layout surrogates propagate.
+
+    rows: (N, S, n) with S = 1 + D*(order >= 1) + D*(order >= 2): row 0 the value,
+    then D gradient rows, then D Hessian-diagonal rows. Stacking lets a linear map
+    act on all parts in one matmul.
+    """
+
+    rows: Tensor
+    dim: int
+    order: int
+
+    @classmethod
+    def of_input(cls, x: Tensor, order: int, scale: Tensor, shift: Tensor) -> Rows:
+        """Rows of the affine input map z = scale * x + shift; x (N, D)."""
+        n, d = x.shape
+        parts = [(x * scale + shift).unsqueeze(1)]
+        if order >= 1:
+            parts.append(torch.diag(scale).expand(n, d, d))
+        if order >= 2:
+            parts.append(x.new_zeros(n, d, d))
+        return cls(torch.cat(parts, dim=1), d, order)
+
+    def pointwise(self, f0: Tensor, f1: Tensor | None, f2: Tensor | None) -> Rows:
+        """Apply an elementwise function given its value and derivatives at row 0."""
+        return Rows(self.chain(f0, f1, f2), self.dim, self.order)
+
+    def chain(self, f0: Tensor, f1: Tensor | None, f2: Tensor | None) -> Tensor:
+        """(N, S, n) rows of phi(h) from phi, phi', phi'' at h (broadcast over (N, n, ...)).
+
+        grad: phi'(h) dh; diag: phi''(h) dh^2 + phi'(h) d2h (DESIGN.md §4).
+        Extra trailing dims of f0..f2 (e.g. a basis axis) are kept.
+        """
+        d, extra = self.dim, f0.dim() - 2
+        r = self.rows.reshape(self.rows.shape + (1,) * extra)
+        parts = [f0.unsqueeze(1)]
+        if self.order >= 1:
+            dh = r[:, 1 : 1 + d]
+            parts.append(f1.unsqueeze(1) * dh)
+        if self.order >= 2:
+            d2h = r[:, 1 + d :]
+            parts.append(f2.unsqueeze(1) * dh.square() + f1.unsqueeze(1) * d2h)
+        return torch.cat(parts, dim=1)
+
+    @property
+    def value(self) -> Tensor:
+        """(N, n)."""
+        return self.rows[:, 0]
+
+    def to_jet(self, coords: tuple[str, ...], fields: tuple[str, ...]) -> Jet:
+        d = self.dim
+        grad = self.rows[:, 1 : 1 + d] if self.order >= 1 else None
+        diag = self.rows[:, 1 + d :] if self.order >= 2 else None
+        return Jet(self.rows[:, 0], grad, diag, coords, fields)
+
+
+def forward_jet(model, x: Tensor, order: int, coords: tuple[str, ...], fields: tuple[str, ...]) -> Jet:
+    """Jet of a surrogate at x (N, D) by forward propagation (``model.forward_jet``)."""
+    return model.forward_jet(x, order).to_jet(coords, fields)
+
+
+def supports_forward(model) -> bool:
+    """Whether the surrogate implements forward jet propagation."""
+    return callable(getattr(model, "forward_jet", None))
+
+
+def resolve_engine(name: str, model, needs_mixed: bool = False) -> str:
+    """Pick the engine: ``auto`` is forward where the model and operator allow it."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown derivative engine {name!r}; known: {', '.join(ENGINES)}")
+    can_forward = supports_forward(model) and not needs_mixed
+    if name == "forward" and not can_forward:
+        why = "the problem needs mixed partials" if needs_mixed else "the surrogate has no forward_jet"
+        raise ValueError(f"derivatives=forward is not available: {why}")
+    if name == "auto":
+        return "forward" if can_forward else "autograd"
+    return name
+
+
+def compute_jet(engine: str, model, x: Tensor, order: int, coords, fields, create_graph: bool = True) -> Jet:
+    """Jet of the surrogate at x with the named (resolved) engine."""
+    if order == 0:
+        return Jet(model(x), None, None, coords, fields)
+    if engine == "forward":
+        if create_graph:
+            return forward_jet(model, x, order, coords, fields)
+        with torch.no_grad():
+            return forward_jet(model, x, order, coords, fields)
+    return autograd_jet(model, x, order, coords, fields, create_graph=create_graph)

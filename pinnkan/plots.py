@@ -1,0 +1,112 @@
+"""Figures: training curves and solution/error fields (scaling figures live in sweep)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from pinnkan.output import atomic_write  # noqa: E402
+
+LOSS_KEYS = ("loss", "pde_loss", "bc_loss", "ic_loss")
+ERROR_KEYS = ("mse", "rel_l2", "h1_mse", "rel_h1")
+
+
+def save(fig, path: str | Path) -> None:
+    """Save a figure atomically and close it."""
+    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))
+    plt.close(fig)
+
+
+def _column(rows: Sequence[dict[str, Any]], key: str) -> np.ndarray:
+    return np.array([float(r.get(key, "nan") or "nan") for r in rows])
+
+
+def loss_curves(runs: dict[str, Sequence[dict[str, Any]]], path: str | Path) -> None:
+    """Losses (left) and test errors (right) against step, log scale; one or more runs."""
+    fig, (ax_l, ax_e) = plt.subplots(1, 2, figsize=(11, 4))
+    styles = ["-", "--", ":", "-."]
+    for j, (label, rows) in enumerate(runs.items()):
+        steps = _column(rows, "step")
+        prefix = f"{label}: " if len(runs) > 1 else ""
+        for i, key in enumerate(LOSS_KEYS):
+            y = _column(rows, key)
+            if np.isfinite(y).any():
+                ax_l.semilogy(steps, y, styles[j % 4], color=f"C{i}", label=prefix + key)
+        for i, key in enumerate(ERROR_KEYS):
+            y = _column(rows, key)
+            if np.isfinite(y).any():
+                ax_e.semilogy(steps, y, styles[j % 4], color=f"C{i}", label=prefix + key)
+        # mark grid extensions / phase changes
+        phases = [r.get("phase", "") for r in rows]
+        for k in range(1, len(phases)):
+            if phases[k] != phases[k - 1]:
+                for ax in (ax_l, ax_e):
+                    ax.axvline(steps[k - 1], color="0.8", lw=0.8, zorder=0)
+    ax_l.set(xlabel="step", ylabel="training loss", title="losses")
+    ax_e.set(xlabel="step", ylabel="test error", title="test errors")
+    for ax in (ax_l, ax_e):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def _field_grid(problem, tracker) -> tuple[np.ndarray, list[str]]:
+    """Points (M, D) on which to draw the solution, and the names of the drawn axes."""
+    d = problem.dim
+    if d <= 2 or not problem.has_exact:
+        return tracker.x.detach().cpu().double().numpy(), list(problem.coords[:2])
+    lo, hi = np.asarray(problem.domain.lo), np.asarray(problem.domain.hi)
+    a, b = np.meshgrid(np.linspace(lo[0], hi[0], 101), np.linspace(lo[1], hi[1], 101), indexing="ij")
+    pts = np.tile((lo + hi) / 2, (a.size, 1))
+    pts[:, 0], pts[:, 1] = a.ravel(), b.ravel()
+    return pts, list(problem.coords[:2])
+
+
+def solution_fields(problem, model, tracker, path: str | Path) -> None:
+    """Exact (or reference), predicted and |error| fields; a 2-D slice through the centre for D > 2."""
+    pts, axes = _field_grid(problem, tracker)
+    param = next(model.parameters())
+    x = torch.as_tensor(pts, dtype=param.dtype, device=param.device)
+    with torch.no_grad():
+        pred = model(x).double().cpu().numpy()
+        if problem.has_exact:
+            ref = problem.exact(x.double()).double().cpu().numpy()
+        else:
+            ref = tracker.u.double().cpu().numpy()
+    n_fields = len(problem.fields)
+    if problem.dim == 1:
+        fig, axs = plt.subplots(n_fields, 2, figsize=(10, 3.5 * n_fields), squeeze=False)
+        order = np.argsort(pts[:, 0])
+        for f, name in enumerate(problem.fields):
+            axs[f, 0].plot(pts[order, 0], ref[order, f], label="exact")
+            axs[f, 0].plot(pts[order, 0], pred[order, f], "--", label="predicted")
+            axs[f, 0].set(xlabel=axes[0], ylabel=name)
+            axs[f, 0].legend()
+            axs[f, 1].semilogy(pts[order, 0], np.abs(pred - ref)[order, f] + 1e-300)
+            axs[f, 1].set(xlabel=axes[0], ylabel=f"|error| {name}")
+        save(fig, path)
+        return
+    fig, axs = plt.subplots(n_fields, 3, figsize=(14, 4 * n_fields), squeeze=False)
+    ref_label = "exact" if problem.has_exact else "reference"
+    for f, name in enumerate(problem.fields):
+        vmin, vmax = ref[:, f].min(), ref[:, f].max()
+        for c, (title, vals) in enumerate(
+            [(f"{ref_label} {name}", ref[:, f]), (f"predicted {name}", pred[:, f]), (f"|error| {name}", np.abs(pred[:, f] - ref[:, f]))]
+        ):
+            ax = axs[f, c]
+            kw = {"vmin": vmin, "vmax": vmax} if c < 2 else {}
+            im = ax.tripcolor(pts[:, 0], pts[:, 1], vals, shading="gouraud", cmap="viridis" if c < 2 else "magma", **kw)
+            fig.colorbar(im, ax=ax)
+            ax.set(xlabel=axes[0], ylabel=axes[1], title=title)
+            ax.set_aspect("auto")
+    if problem.dim > 2:
+        fig.suptitle(f"slice through the centre in ({axes[0]}, {axes[1]})")
+    save(fig, path)

@@ -1,0 +1,61 @@
+"""Surrogate registry: a new surrogate is one module here and one entry in SURROGATES."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import Tensor
+
+from pinnkan.surrogates.base import Surrogate
+from pinnkan.surrogates.kan import KAN, KANLayer
+from pinnkan.surrogates.mlp import MLP
+
+# name -> builder(widths, lo, hi, options) ; options are the [model] config keys
+SURROGATES: dict[str, Callable[..., Surrogate]] = {
+    "kan": lambda widths, lo, hi, o: KAN(widths, lo, hi, grid=o["grid"], k=o["k"], contraction=o.get("contraction", "auto")),
+    "mlp": lambda widths, lo, hi, o: MLP(widths, lo, hi),
+}
+
+
+def build_surrogate(kind: str, widths: Sequence[int], lo: Tensor, hi: Tensor, options: dict[str, Any]) -> Surrogate:
+    """Build the surrogate ``kind`` mapping the box [lo, hi] (D,) to widths[-1] fields."""
+    if kind not in SURROGATES:
+        raise ValueError(f"unknown model {kind!r}; known: {', '.join(SURROGATES)}")
+    return SURROGATES[kind](list(widths), lo, hi, options)
+
+
+__all__ = ["KAN", "KANLayer", "MLP", "SURROGATES", "Surrogate", "build_surrogate", "load_surrogate", "save_surrogate"]
+
+
+def save_surrogate(model: Surrogate, path, extra: dict[str, Any] | None = None, write=None) -> None:
+    """Save weights and everything needed to rebuild (loadable with weights_only=True)."""
+    import torch
+
+    blob = {
+        "format": "pinnkan-surrogate-1",
+        "spec": model.spec(),
+        "lo": (model.in_shift.neg() - 1).div(model.in_scale).tolist(),
+        "hi": (1 - model.in_shift).div(model.in_scale).tolist(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **(extra or {}),
+    }
+    if write is None:
+        torch.save(blob, path)
+    else:
+        write(path, lambda p: torch.save(blob, p))
+
+
+def load_surrogate(path) -> Surrogate:
+    """Rebuild a surrogate saved by :func:`save_surrogate`."""
+    import torch
+
+    blob = torch.load(path, weights_only=True, map_location="cpu")
+    spec = dict(blob["spec"])
+    dtype = next(iter(blob["state_dict"].values())).dtype
+    lo = torch.tensor(blob["lo"], dtype=dtype)
+    hi = torch.tensor(blob["hi"], dtype=dtype)
+    kind = spec.pop("kind")
+    model = build_surrogate(kind, spec.pop("width"), lo, hi, {"k": 3, "grid": 5, **spec}).to(dtype)
+    model.load_state_dict(blob["state_dict"])
+    return model
