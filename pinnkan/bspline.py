@@ -73,65 +73,76 @@ def basis(x: Tensor, knots: Tensor, k: int, order: int = 0) -> list[Tensor]:
     return out
 
 
-def local_basis(
-    x: Tensor, t0: Tensor, h: Tensor, grid: int, k: int, order: int = 0
-) -> tuple[Tensor, list[Tensor]]:
-    """The k + 1 non-zero bases at x on a uniform grid, in closed form.
+def local_basis(x: Tensor, t0: Tensor, h: Tensor, grid: int, k: int, order: int = 0) -> tuple[Tensor, list[Tensor]]:
+    """The k + 1 bases that can be non-zero at x on a uniform grid, in closed form.
 
-    x: (N, in); t0, h: (in,) first knot and spacing. Returns ``idx`` (N, in), the
-    index of the first non-zero basis (clamped so idx..idx+k is in range), and
-    [B, B', B''][: order + 1], each (N, in, k + 1): column q holds basis idx + q.
-    Bases that do not exist (x near or beyond the extended grid's ends) are 0.
+    x: (N, in); t0, h: (in,) first knot and spacing. Returns ``cell`` (N, in), the
+    knot interval of x clamped to [0, G + 2k - 1], and the derivatives of order
+    0..``order`` (at most 3) of the bases, each (N, in, k + 1): column q holds
+    basis ``cell - k + q``. That index may fall outside [0, G + k): callers pad
+    the coefficients with k zeros on each side. Outside the extended grid all
+    values are 0.
     """
-    n_basis = grid + k
     s = (x - t0) / h
     cell = torch.floor(s)
     u = s - cell
     cell = cell.long()
-    # N[p][r] is basis (cell - r) of order p, as a polynomial in the local u.
-    levels: list[list[Tensor]] = [[torch.ones_like(u)]]
+    inside = ((cell >= 0) & (cell < grid + 2 * k)).to(x.dtype)
+    # levels[p][r] is basis (cell - r) of order p as a polynomial in the local u
+    # (uniform Cox-de Boor: (u + r)/p * N_{p-1}[r] + (p + 1 - r - u)/p * N_{p-1}[r-1]).
+    levels: list[list[Tensor]] = [[inside]]
     for p in range(1, k + 1):
         prev = levels[-1]
         cur = []
         for r in range(p + 1):
-            term = torch.zeros_like(u)
-            if r <= p - 1:
-                term = term + (u + r) / p * prev[r]
+            term = (u + r) * prev[r] if r <= p - 1 else None
             if r >= 1:
-                term = term + (p + 1 - r - u) / p * prev[r - 1]
-            cur.append(term)
+                t2 = (p + 1 - r - u) * prev[r - 1]
+                term = t2 if term is None else term + t2
+            cur.append(term / p)
         levels.append(cur)
 
-    def diff(vals: list[Tensor]) -> list[Tensor]:
-        # (B_{j-r,p-1} - B_{j-r+1,p-1}) / h, one order up
-        out = []
-        for r in range(len(vals) + 1):
-            a = vals[r] if r < len(vals) else 0.0
-            b = vals[r - 1] if r >= 1 else 0.0
-            out.append((a - b) / h)
-        return out
+    def up(vals: list[Tensor]) -> list[Tensor]:
+        # d/dx B_{i,p} = (B_{i,p-1} - B_{i+1,p-1}) / h, in the r (= cell - i) numbering
+        n = len(vals)
+        return [((vals[r] if r < n else 0) - (vals[r - 1] if r >= 1 else 0)) / h for r in range(n + 1)]
 
-    by_order = [levels[k]]
-    if order >= 1:
-        by_order.append(diff(levels[k - 1]) if k >= 1 else [torch.zeros_like(u)])
-    if order >= 2:
-        by_order.append(diff(diff(levels[k - 2])) if k >= 2 else [torch.zeros_like(u)] * (k + 1))
-
-    first = cell - k
-    # Column q is basis first + q = cell - (k - q); reverse r to ascend in index.
-    q_index = first.unsqueeze(-1) + torch.arange(k + 1, device=x.device)
-    valid = (q_index >= 0) & (q_index < n_basis)
-    idx = first.clamp(0, n_basis - k - 1)
-    shift = (first - idx).unsqueeze(-1)  # non-zero only where columns must move
     outs = []
-    for vals in by_order:
-        stacked = torch.stack(vals[::-1], dim=-1) * valid.to(x.dtype)
-        if bool((shift != 0).any()):
-            # Near the ends the window is clamped: move each column to its basis.
-            target = torch.arange(k + 1, device=x.device) + shift
-            keep = (target >= 0) & (target <= k)
-            moved = torch.zeros_like(stacked)
-            moved.scatter_add_(-1, target.clamp(0, k), stacked * keep.to(x.dtype))
-            stacked = moved
-        outs.append(stacked)
-    return idx, outs
+    for j in range(order + 1):
+        if j > k:
+            outs.append(x.new_zeros(x.shape + (k + 1,)))
+            continue
+        vals = levels[k - j]
+        for _ in range(j):
+            vals = up(vals)
+        outs.append(torch.stack(vals[::-1], dim=-1))
+    return cell.clamp(0, grid + 2 * k - 1), outs
+
+
+class LocalBasis(torch.autograd.Function):
+    """local_basis as one autograd node: d/dx of the j-th derivative is the (j+1)-th."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, t0: Tensor, h: Tensor, grid: int, k: int, order: int):
+        cell, vals = local_basis(x, t0, h, grid, k, order)
+        ctx.save_for_backward(x, t0, h)
+        ctx.grid, ctx.k, ctx.order = grid, k, order
+        ctx.mark_non_differentiable(cell)
+        return (cell, *vals)
+
+    @staticmethod
+    def backward(ctx, _gcell, *grads):
+        x, t0, h = ctx.saved_tensors
+        _, vals = local_basis(x, t0, h, ctx.grid, ctx.k, ctx.order + 1)
+        gx = None
+        for j, g in enumerate(grads):
+            if g is not None:
+                term = (g * vals[j + 1]).sum(-1)
+                gx = term if gx is None else gx + term
+        return gx, None, None, None, None, None
+
+
+def local_basis_fn(x: Tensor, t0: Tensor, h: Tensor, grid: int, k: int, order: int = 0) -> tuple[Tensor, list[Tensor]]:
+    """:func:`local_basis`, differentiable in x through one autograd node."""
+    cell, *vals = LocalBasis.apply(x, t0, h, grid, k, order)
+    return cell, list(vals)

@@ -53,7 +53,9 @@ def add_solve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="TOML file of settings ([problem], [model], [data], [train], [run])")
     for flag, key in SOLVE_FLAGS.items():
         p.add_argument(flag, dest=key, default=None, metavar=key.split(".")[1].upper(), help=_help(key))
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="any setting, e.g. problem.k=2")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="any setting, e.g. problem.k=2"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

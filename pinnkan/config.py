@@ -47,7 +47,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "width": Key("ints", None, check=_positive, help="layer widths, e.g. 2,10,1 (default: the problem's)"),
         "grid": Key("int", None, check=_positive, help="KAN grid intervals G (default: first of train.grids)"),
         "k": Key("int", 3, check=_positive, help="KAN spline order"),
-        "contraction": Key("str", "auto", ("auto", "dense", "gather"), help="KAN local-basis contraction"),
+        "basis": Key("str", "auto", ("auto", "recursive"), help="KAN basis: closed-form local (auto) or Cox-de Boor"),
     },
     "data": {
         "n_interior": Key("int", None, check=_positive, help="interior collocation points"),
@@ -127,7 +127,9 @@ def _coerce(where: str, key: Key, value: Any) -> Any:
                 raise ValueError
             out = value
     except (TypeError, ValueError):
-        expect = {"ints": "a list of integers like 2,10,1", "bool": "true or false"}.get(kind, f"a{'n' if kind == 'int' else ''} {kind}")
+        expect = {"ints": "a list of integers like 2,10,1", "bool": "true or false"}.get(
+            kind, f"a{'n' if kind == 'int' else ''} {kind}"
+        )
         raise UserError(f"{where} = {value!r} is not {expect}") from None
     if key.choices and out not in key.choices:
         raise UserError(f"{where} = {out!r} is not allowed; choose one of: {', '.join(key.choices)}")
@@ -225,9 +227,9 @@ def resolve(cfg: dict[str, dict[str, Any]], problem_cls) -> dict[str, dict[str, 
 
     opt = train["optimizer"]
     if train["steps"] is None:
-        train["steps"] = int(pd.get(f"{opt}_steps", {"adam": 2000, "lbfgs": 300, "adam+lbfgs": 300}[opt]))
+        train["steps"] = int(pd.get(f"{opt}_steps", {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 150}[opt]))
     if train["adam_steps"] is None:
-        train["adam_steps"] = int(pd.get("adam_steps", 200)) if opt == "adam+lbfgs" else 0
+        train["adam_steps"] = int(pd.get("adam_steps", 100)) if opt == "adam+lbfgs" else 0
     if train["lr"] is None:
         train["lr"] = float(pd.get("lr", FALLBACK["lr"][kind]))
     return cfg

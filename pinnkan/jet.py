@@ -149,11 +149,13 @@ class Rows:
         d, extra = self.dim, f0.dim() - 2
         r = self.rows.reshape(self.rows.shape + (1,) * extra)
         parts = [f0.unsqueeze(1)]
-        if self.order >= 1:
-            dh = r[:, 1 : 1 + d]
+        # split, not slicing: slice backward fills a full-size zero tensor per slice
+        if self.order == 1:
+            _, dh = r.split([1, d], dim=1)
             parts.append(f1.unsqueeze(1) * dh)
-        if self.order >= 2:
-            d2h = r[:, 1 + d :]
+        elif self.order >= 2:
+            _, dh, d2h = r.split([1, d, d], dim=1)
+            parts.append(f1.unsqueeze(1) * dh)
             parts.append(f2.unsqueeze(1) * dh.square() + f1.unsqueeze(1) * d2h)
         return torch.cat(parts, dim=1)
 
@@ -162,11 +164,16 @@ class Rows:
         """(N, n)."""
         return self.rows[:, 0]
 
-    def to_jet(self, coords: tuple[str, ...], fields: tuple[str, ...]) -> Jet:
+    def parts(self) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """value (N, n), grad (N, D, n) or None, diag (N, D, n) or None."""
         d = self.dim
-        grad = self.rows[:, 1 : 1 + d] if self.order >= 1 else None
-        diag = self.rows[:, 1 + d :] if self.order >= 2 else None
-        return Jet(self.rows[:, 0], grad, diag, coords, fields)
+        sizes = [1, d, d][: self.order + 1]
+        pieces = list(self.rows.split(sizes, dim=1)) + [None] * (2 - self.order)
+        return pieces[0].squeeze(1), pieces[1], pieces[2]
+
+    def to_jet(self, coords: tuple[str, ...], fields: tuple[str, ...]) -> Jet:
+        value, grad, diag = self.parts()
+        return Jet(value, grad, diag, coords, fields)
 
 
 def forward_jet(model, x: Tensor, order: int, coords: tuple[str, ...], fields: tuple[str, ...]) -> Jet:

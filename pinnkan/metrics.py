@@ -57,7 +57,9 @@ class ErrorTracker:
         vals, grads = [], []
         p = self.problem
         for start in range(0, self.x.shape[0], self.chunk):
-            jet = compute_jet(engine, model, self.x[start : start + self.chunk], 1, p.coords, p.fields, create_graph=False)
+            jet = compute_jet(
+                engine, model, self.x[start : start + self.chunk], 1, p.coords, p.fields, create_graph=False
+            )
             vals.append(jet.value.detach())
             grads.append(jet.grad.detach())
         return torch.cat(vals), torch.cat(grads)

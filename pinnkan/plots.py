@@ -99,7 +99,11 @@ def solution_fields(problem, model, tracker, path: str | Path) -> None:
     for f, name in enumerate(problem.fields):
         vmin, vmax = ref[:, f].min(), ref[:, f].max()
         for c, (title, vals) in enumerate(
-            [(f"{ref_label} {name}", ref[:, f]), (f"predicted {name}", pred[:, f]), (f"|error| {name}", np.abs(pred[:, f] - ref[:, f]))]
+            [
+                (f"{ref_label} {name}", ref[:, f]),
+                (f"predicted {name}", pred[:, f]),
+                (f"|error| {name}", np.abs(pred[:, f] - ref[:, f])),
+            ]
         ):
             ax = axs[f, c]
             kw = {"vmin": vmin, "vmax": vmax} if c < 2 else {}

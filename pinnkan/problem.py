@@ -77,16 +77,13 @@ def _faces(problem: Problem, spec: tuple[str, ...]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for name in spec:
         if name in ("all", "space"):
-            out += [
-                (a, s)
-                for a, c in enumerate(problem.coords)
-                for s in (0, 1)
-                if name == "all" or c != problem.time
-            ]
+            out += [(a, s) for a, c in enumerate(problem.coords) for s in (0, 1) if name == "all" or c != problem.time]
             continue
         coord, side = name[:-1], name[-1]
         if coord not in problem.coords or side not in "-+":
-            raise ValueError(f"{problem.name}: bad face {name!r}; use '<coord>-' or '<coord>+' with coords {problem.coords}")
+            raise ValueError(
+                f"{problem.name}: bad face {name!r}; use '<coord>-' or '<coord>+' with coords {problem.coords}"
+            )
         out.append((problem.coords.index(coord), 0 if side == "-" else 1))
     return out
 
@@ -273,4 +270,3 @@ def validate(cls: type) -> list[str]:
     if cls.time is not None and cls.time not in cls.coords:
         missing.append(f"time coordinate {cls.time!r} in coords")
     return missing
-

@@ -152,7 +152,9 @@ class Trainer:
         stages = []
         for i, g in enumerate(grids):
             if t["optimizer"] == "adam+lbfgs":
-                phases = ([("adam", t["adam_steps"])] if i == 0 and t["adam_steps"] > 0 else []) + [("lbfgs", t["steps"])]
+                phases = ([("adam", t["adam_steps"])] if i == 0 and t["adam_steps"] > 0 else []) + [
+                    ("lbfgs", t["steps"])
+                ]
             else:
                 phases = [(t["optimizer"], t["steps"])]
             stages.append((g, phases))

@@ -13,7 +13,7 @@ from pinnkan.surrogates.mlp import MLP
 
 # name -> builder(widths, lo, hi, options) ; options are the [model] config keys
 SURROGATES: dict[str, Callable[..., Surrogate]] = {
-    "kan": lambda widths, lo, hi, o: KAN(widths, lo, hi, grid=o["grid"], k=o["k"], contraction=o.get("contraction", "auto")),
+    "kan": lambda widths, lo, hi, o: KAN(widths, lo, hi, grid=o["grid"], k=o["k"], basis=o.get("basis", "auto")),
     "mlp": lambda widths, lo, hi, o: MLP(widths, lo, hi),
 }
 

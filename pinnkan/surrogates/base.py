@@ -23,7 +23,10 @@ class Surrogate(nn.Module):
 
     def __init__(self, lo: Tensor, hi: Tensor) -> None:
         super().__init__()
-        lo, hi = torch.as_tensor(lo, dtype=torch.get_default_dtype()), torch.as_tensor(hi, dtype=torch.get_default_dtype())
+        lo, hi = (
+            torch.as_tensor(lo, dtype=torch.get_default_dtype()),
+            torch.as_tensor(hi, dtype=torch.get_default_dtype()),
+        )
         self.register_buffer("in_scale", 2.0 / (hi - lo))
         self.register_buffer("in_shift", -(hi + lo) / (hi - lo))
 

@@ -16,11 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pinnkan.bspline import basis, local_basis, uniform_knots
+from pinnkan.bspline import basis, local_basis_fn, uniform_knots
 from pinnkan.jet import Rows
 from pinnkan.surrogates.base import Surrogate
+from pinnkan.surrogates.kan_jet import KANLayerJet
 
-CONTRACTIONS = ("auto", "dense", "gather")
+BASES = ("auto", "recursive")
 
 
 def _silu_derivatives(h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -40,9 +41,10 @@ class KANLayer(nn.Module):
 
     Parameters: ``base_weight`` (out, in), ``spline_weight`` (out, in, G + k),
     ``spline_scaler`` (out, in) (the standalone spline scale). Buffer ``knots``
-    (in, G + 2k + 1). ``contraction`` picks how the k + 1 local bases meet the
-    coefficients on a uniform grid: scattered into the dense basis and one
-    matmul (``dense``), or the matching coefficients gathered (``gather``).
+    (in, G + 2k + 1). ``basis="auto"`` evaluates only the k + 1 non-zero bases in
+    closed form on a uniform grid and gathers their coefficients; ``"recursive"``
+    always runs Cox–de Boor over all G + k bases and contracts with one matmul
+    (the efficient-kan formulation, kept as the reference).
     """
 
     def __init__(
@@ -53,13 +55,16 @@ class KANLayer(nn.Module):
         k: int = 3,
         grid_range: tuple[float, float] = (-1.0, 1.0),
         noise: float = 0.1,
-        contraction: str = "auto",
+        basis: str = "auto",
     ) -> None:
         super().__init__()
-        if contraction not in CONTRACTIONS:
-            raise ValueError(f"unknown contraction {contraction!r}; known: {', '.join(CONTRACTIONS)}")
+        if basis not in BASES:
+            raise ValueError(f"unknown KAN basis {basis!r}; known: {', '.join(BASES)}")
         self.n_in, self.n_out, self.grid, self.k = n_in, n_out, grid, k
-        self.contraction = contraction
+        self.basis_kind = basis
+        # fused: one autograd node per layer for the jet (kan_jet.py); False runs the
+        # same math as plain PyTorch ops, the reference the fused node is tested against
+        self.fused = True
         lo = torch.full((n_in,), float(grid_range[0]))
         hi = torch.full((n_in,), float(grid_range[1]))
         self.register_buffer("knots", uniform_knots(grid, k, lo, hi))
@@ -83,51 +88,80 @@ class KANLayer(nn.Module):
         """(out, in, G + k) coefficients with the spline scale folded in."""
         return self.spline_weight * self.spline_scaler.unsqueeze(-1)
 
-    def _mode(self, n: int) -> str:
-        if not self._uniform:
-            return "general"
-        if self.contraction != "auto":
-            return self.contraction
-        # Measured on a 2-core CPU (pinnkan bench --contraction): gathering wins when
-        # the dense basis is much wider than the k + 1 local one.
-        return "gather" if (self.grid + self.k) * self.n_out > 8 * (self.k + 1) * max(self.n_out, 4) else "dense"
+    def _local(self) -> bool:
+        return self._uniform and self.basis_kind == "auto"
 
-    def rows(self, r: Rows) -> Rows:
-        """Propagate stacked jet rows (N, S, in) -> (N, S, out)."""
-        h = r.value
-        s0, s1, s2 = _silu_derivatives(h)
-        out = r.chain(s0, s1, s2) @ self.base_weight.T
-        n, s_rows = h.shape[0], r.rows.shape[1]
-        w = self.weight()
-        mode = self._mode(n)
-        if mode == "general":
-            b = basis(h, self.knots, self.k, r.order) + [None] * (2 - r.order)
-            spline_rows = r.chain(b[0], b[1], b[2])  # (N, S, in, G + k)
-            spline = spline_rows.reshape(n * s_rows, -1) @ w.reshape(self.n_out, -1).T
-            return Rows(out + spline.view(n, s_rows, self.n_out), r.dim, r.order)
-        t0 = self.knots[:, 0]
-        hstep = self.knots[:, 1] - self.knots[:, 0]
-        idx, b = local_basis(h, t0, hstep, self.grid, self.k, r.order)
-        b = b + [None] * (2 - r.order)
-        local_rows = r.chain(b[0], b[1], b[2])  # (N, S, in, k + 1)
-        offsets = torch.arange(self.k + 1, device=h.device)
-        n_basis = self.grid + self.k
-        if mode == "dense":
-            dense = local_rows.new_zeros(n, s_rows, self.n_in, n_basis)
-            where = (idx.unsqueeze(-1) + offsets).unsqueeze(1).expand_as(local_rows)
-            dense.scatter_add_(-1, where, local_rows)
-            spline = dense.reshape(n * s_rows, -1) @ w.reshape(self.n_out, -1).T
-            return Rows(out + spline.view(n, s_rows, self.n_out), r.dim, r.order)
-        # gather: coefficients of the k + 1 live bases of each input, (N, in*(k+1), out)
-        flat = (idx + torch.arange(self.n_in, device=h.device) * n_basis).unsqueeze(-1) + offsets
-        table = w.permute(1, 2, 0).reshape(self.n_in * n_basis, self.n_out)
-        picked = F.embedding(flat.reshape(n, -1), table)
-        spline = torch.bmm(local_rows.reshape(n, s_rows, -1), picked)
-        return Rows(out + spline, r.dim, r.order)
+    def _padded_weight(self) -> Tensor:
+        """(in, G + 3k, out): coefficients with k zero rows on each side.
+
+        Local basis column q at cell c is basis c - k + q, i.e. row c + q here, so
+        bases that do not exist near the grid's ends meet zeros.
+        """
+        return F.pad(self.weight().permute(1, 2, 0), (0, 0, self.k, self.k))
+
+    def _spread(self, cell: Tensor, vals: Tensor) -> Tensor:
+        """Place local values (..., k + 1) at their rows of a zero (..., G + 3k) basis."""
+        idx = cell.reshape(cell.shape + (1,) * (vals.dim() - cell.dim())) + torch.arange(self.k + 1, device=cell.device)
+        dense = vals.new_zeros(vals.shape[:-1] + (self.grid + 3 * self.k,))
+        return dense.scatter_add(-1, idx.expand_as(vals), vals)
+
+    def _local_basis(self, h: Tensor, order: int) -> tuple[Tensor, list[Tensor]]:
+        """local_basis_fn on this layer's uniform grid; h (N, in)."""
+        return local_basis_fn(h, self.knots[:, 0], self.knots[:, 1] - self.knots[:, 0], self.grid, self.k, order)
 
     def forward(self, x: Tensor) -> Tensor:
-        """x (N, in) -> (N, out)."""
-        return self.rows(Rows(x.unsqueeze(1), x.shape[1], 0)).value
+        """x (N, in) -> (N, out): silu(x) W_b^T + basis(x) viewed (N, in*M) @ W viewed (in*M, out)."""
+        out = F.silu(x) @ self.base_weight.T
+        n = x.shape[0]
+        if not self._local():
+            (b,) = basis(x, self.knots, self.k)
+            return out + b.reshape(n, -1) @ self.weight().reshape(self.n_out, -1).T
+        cell, (b,) = self._local_basis(x, 0)
+        dense = self._spread(cell, b)  # (N, in, G + 3k)
+        return out + dense.reshape(n, -1) @ self._padded_weight().reshape(-1, self.n_out)
+
+    def edges(self, h: Tensor, order: int) -> Tensor:
+        """Every edge function and its derivatives at the inputs h (N, in): (in, N, order + 1, out)."""
+        s0, s1, s2 = _silu_derivatives(h.T)  # (in, N)
+        base = torch.stack([s0, s1, s2][: order + 1], dim=2).unsqueeze(-1) * self.base_weight.T[:, None, None, :]
+        if self._local():
+            cell, b = self._local_basis(h, order)
+            vals = torch.stack(b, dim=1).permute(2, 0, 1, 3)  # (in, N, J, k+1)
+            dense = self._spread(cell.T, vals)  # (in, N, J, G+3k)
+            w = self._padded_weight()
+        else:
+            dense = torch.stack(basis(h, self.knots, self.k, order), dim=1).permute(2, 0, 1, 3)  # (in, N, J, M)
+            w = self.weight().permute(1, 2, 0)
+        n_in, n, j, m = dense.shape
+        spline = torch.bmm(dense.reshape(n_in, n * j, m), w).view(n_in, n, j, self.n_out)
+        return base + spline
+
+    def rows(self, r: Rows) -> Rows:
+        """Propagate stacked jet rows (N, S, in) -> (N, S, out).
+
+        With phi, phi', phi'' of every edge at h, output o gets
+        sum_i phi_io, sum_i phi'_io dh_i and sum_i phi''_io dh_i^2 + phi'_io d2h_i.
+        """
+        if r.order == 0:
+            return Rows(self.forward(r.value).unsqueeze(1), r.dim, 0)
+        d = r.dim
+        h, dh, d2h = r.parts()
+        if self.fused and self._local():
+            t0, hstep = self.knots[:, 0], self.knots[:, 1] - self.knots[:, 0]
+            value, grad, diag = KANLayerJet.apply(
+                h, dh, d2h, self._padded_weight(), self.base_weight, t0, hstep, self.grid, self.k
+            )
+            parts = [value.unsqueeze(1), grad] + ([diag] if diag is not None else [])
+            return Rows(torch.cat(parts, dim=1), d, r.order)
+        phi = self.edges(h, r.order)  # (in, N, J, out)
+        phi_j = phi.split(1, dim=2)
+        parts = [phi_j[0].sum(0)]
+        dh = dh.permute(2, 0, 1).unsqueeze(-1)  # (in, N, d, 1)
+        parts.append((dh * phi_j[1]).sum(0))
+        if r.order >= 2:
+            d2h = d2h.permute(2, 0, 1).unsqueeze(-1)
+            parts.append((dh.square() * phi_j[2] + d2h * phi_j[1]).sum(0))
+        return Rows(torch.cat(parts, dim=1), d, r.order)
 
     def spline_part(self, x: Tensor) -> Tensor:
         """(N, in, out): the spline term of every edge at x (N, in)."""
@@ -205,13 +239,14 @@ class KAN(Surrogate):
         hi: Tensor,
         grid: int = 5,
         k: int = 3,
-        contraction: str = "auto",
+        basis: str = "auto",
     ) -> None:
         super().__init__(lo, hi)
         self.widths = list(widths)
         self.k = k
+        self.basis = basis
         self.layers = nn.ModuleList(
-            KANLayer(a, b, grid=grid, k=k, contraction=contraction) for a, b in zip(widths[:-1], widths[1:])
+            KANLayer(a, b, grid=grid, k=k, basis=basis) for a, b in zip(widths[:-1], widths[1:])
         )
 
     @property
@@ -260,7 +295,7 @@ class KAN(Surrogate):
             layer.extend_grid(grid, z)
 
     def spec(self) -> dict[str, Any]:
-        return {"kind": self.kind, "width": self.widths, "grid": self.grid, "k": self.k}
+        return {"kind": self.kind, "width": self.widths, "grid": self.grid, "k": self.k, "basis": self.basis}
 
     def grid_state(self) -> list[Tensor]:
         return [layer.knots for layer in self.layers]

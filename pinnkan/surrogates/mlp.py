@@ -37,7 +37,8 @@ class MLP(Surrogate):
         for i, layer in enumerate(self.layers):
             rows = r.rows @ layer.weight.T
             # bias shifts the value only; derivative rows are linear images
-            rows = torch.cat([rows[:, :1] + layer.bias, rows[:, 1:]], dim=1)
+            value, rest = rows.split([1, rows.shape[1] - 1], dim=1)
+            rows = torch.cat([value + layer.bias, rest], dim=1)
             r = Rows(rows, r.dim, r.order)
             if i < len(self.layers) - 1:
                 t = torch.tanh(r.value)

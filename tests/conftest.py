@@ -1,0 +1,31 @@
+"""Shared fixtures: float64 by default, fixed seeds, a tiny problem file."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("PINNKAN_NO_PROGRESS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _float64_and_seed():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.fixture
+def box2():
+    """The [-1, 1]^2 box as (lo, hi) tensors."""
+    return torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 1.0])
+
+
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    """max |a - b| / max |b|."""
+    a, b = a.detach(), b.detach()
+    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-300))

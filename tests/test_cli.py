@@ -1,0 +1,155 @@
+"""The pinnkan command: a tiny end-to-end run, and every user mistake as one line + exit 2."""
+
+import csv
+import json
+
+import pytest
+import torch
+
+from pinnkan.cli import main
+
+TINY = ["--n-interior", "64", "--n-boundary", "16", "--steps", "3", "--adam-steps", "2", "--log-every", "2"]
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list(capsys):
+    code, out, _ = run(["list"], capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith("poisson ")
+    assert "poisson_sinsin" in out
+
+
+@pytest.mark.parametrize("model", ["kan", "mlp"])
+def test_solve_end_to_end(tmp_path, capsys, model):
+    out = tmp_path / "run"
+    extra = ["--width", "2,5,1", "--grids", "3,6"] if model == "kan" else ["--width", "2,8,8,1"]
+    code, _, err = run(["solve", "poisson", "--model", model, *extra, *TINY, "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "params" in err.splitlines()[-1]
+    names = {p.name for p in out.iterdir()}
+    assert names == {"config.json", "history.csv", "metrics.json", "model.pt", "loss_curves.png", "solution.png"}
+    m = json.loads((out / "metrics.json").read_text())
+    for key in (
+        "problem",
+        "model",
+        "params",
+        "steps",
+        "wall_s",
+        "mse",
+        "rel_l2",
+        "h1_mse",
+        "rel_h1",
+        "dtype",
+        "device",
+        "seed",
+        "status",
+    ):
+        assert key in m
+    assert m["status"] == "ok"
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    assert rows and set(rows[0]) >= {
+        "step",
+        "phase",
+        "wall_s",
+        "loss",
+        "pde_loss",
+        "bc_loss",
+        "mse",
+        "rel_l2",
+        "h1_mse",
+        "rel_h1",
+    }
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["data"]["n_interior"] == 64 and cfg["train"]["alpha"] == 0.01
+    blob = torch.load(out / "model.pt", weights_only=True)
+    assert blob["spec"]["kind"] == model
+    if model == "kan":
+        assert m["grid"] == 6 and m["steps"] == 2 + 3 + 3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_config_file_and_overrides(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[problem]\nname = "poisson_sinsin"\n[model]\nwidth = [2, 3, 1]\n[train]\ngrids = [3]\n')
+    out = tmp_path / "r"
+    code, _, err = run(
+        ["solve", "poisson_sinsin", "--config", str(cfg), "--set", "train.alpha=0.5", *TINY, "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    c = json.loads((out / "config.json").read_text())
+    assert c["model"]["width"] == [2, 3, 1] and c["train"]["alpha"] == 0.5 and c["model"]["grid"] == 3
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", "nope"], "unknown problem 'nope'; known: poisson"),
+        (["solve", "poisson", "--model", "cnn"], "model.kind = 'cnn' is not allowed; choose one of: kan, mlp"),
+        (["solve", "poisson", "--width", "2,ten,1"], "model.width = '2,ten,1' is not a list of integers"),
+        (["solve", "poisson", "--width", "3,10,1"], "model.width = 3,10,1 must start with 2"),
+        (["solve", "poisson", "--steps", "0"], "train.steps = '0' must be positive"),
+        (["solve", "poisson", "--n-interior", "-5"], "data.n_interior = '-5' must be positive"),
+        (["solve", "poisson", "--grid", "10", "--grids", "5,10"], "disagrees"),
+        (["solve", "poisson", "--set", "train.nope=1"], "unknown config key 'train.nope'; known in [train]: optimizer"),
+        (["solve", "poisson", "--set", "problem.beta=2"], "has no parameter 'beta'"),
+        (["solve", "poisson", "--bogus"], "unrecognized arguments: --bogus"),
+        (
+            ["solve", "poisson", "--device", "cuda"] if not torch.cuda.is_available() else ["solve", "nope"],
+            "cuda" if not torch.cuda.is_available() else "unknown problem",
+        ),
+        ([], "the following arguments are required: command"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(tmp_path, capsys, argv, message):
+    argv = argv + (["--out", str(tmp_path / "o")] if argv and argv[0] == "solve" else [])
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert message in err
+    assert not (tmp_path / "o").exists()
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_toml_and_unknown_section(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model\nkind=")
+    code, _, err = run(["solve", "poisson", "--config", str(bad)], capsys)
+    assert code == 2 and "is not valid TOML" in err and len(err.strip().splitlines()) == 1
+    unk = tmp_path / "unk.toml"
+    unk.write_text("[optim]\nlr = 1\n")
+    code, _, err = run(["solve", "poisson", "--config", str(unk)], capsys)
+    assert code == 2 and "unknown config section [optim]; known: problem, model, data, train, run" in err
+    code, _, err = run(["solve", "poisson", "--config", str(tmp_path / "missing.toml")], capsys)
+    assert code == 2 and "does not exist" in err
+
+
+def test_unwritable_out(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run(["solve", "poisson", *TINY, "--out", str(blocker / "sub")], capsys)
+    assert code == 2 and "cannot be written" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(["solve", "poisson", *TINY, "--out", str(blocker)], capsys)
+    assert code == 2 and "is not a folder" in err
+
+
+def test_user_problem_file_from_cli(tmp_path, capsys):
+    from .test_problems import GOOD
+
+    f = tmp_path / "decay.py"
+    f.write_text(GOOD)
+    out = tmp_path / "run"
+    code, _, err = run(
+        ["solve", str(f), "--set", "problem.omega=2", "--width", "1,4,1", "--grids", "4", *TINY, "--out", str(out)],
+        capsys,
+    )
+    assert code == 0, err
+    assert json.loads((out / "config.json").read_text())["problem"]["omega"] == 2.0
+    broken = tmp_path / "broken.py"
+    broken.write_text("import nonexistent_module_xyz\n")
+    code, _, err = run(["solve", str(broken)], capsys)
+    assert code == 2 and "failed to import: ModuleNotFoundError" in err

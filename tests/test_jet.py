@@ -1,0 +1,135 @@
+"""Jets: forward propagation vs nested autograd vs finite differences, fused vs reference layer."""
+
+import pytest
+import torch
+
+from pinnkan.jet import autograd_jet, forward_jet, resolve_engine
+from pinnkan.surrogates import KAN, MLP
+from pinnkan.surrogates.kan_jet import KANLayerJet
+
+from .conftest import rel_err
+
+C2, F1 = ("x", "y"), ("u",)
+
+
+def _models(box2):
+    torch.manual_seed(3)
+    kan = KAN([2, 7, 3, 2], *box2, grid=6)
+    return {
+        "kan": kan,
+        "kan-recursive": KAN([2, 5, 1], *box2, grid=4, basis="recursive"),
+        "mlp": MLP([2, 16, 16, 2], *box2),
+    }
+
+
+@pytest.mark.parametrize("name", ["kan", "kan-recursive", "mlp"])
+def test_forward_matches_autograd_float64(box2, name):
+    model = _models(box2)[name]
+    x = torch.rand(256, 2) * 2.4 - 1.2  # include points outside the grid
+    fields = tuple(f"u{i}" for i in range(model.widths[-1]))
+    a = autograd_jet(model, x, 2, C2, fields)
+    f = forward_jet(model, x, 2, C2, fields)
+    for part in ("value", "grad", "diag"):
+        assert rel_err(getattr(f, part), getattr(a, part)) < 1e-10, part
+
+
+def test_forward_matches_autograd_after_grid_update_and_extension(box2):
+    model = KAN([2, 6, 1], *box2, grid=5)
+    x = torch.rand(2000, 2) * 2 - 1
+    model.extend_grid(10, x)
+    model.update_grid(x, eps=0.3)  # non-uniform: the general Cox-de Boor path
+    assert not model.layers[0].uniform
+    a = autograd_jet(model, x[:300], 2, C2, F1)
+    f = forward_jet(model, x[:300], 2, C2, F1)
+    for part in ("value", "grad", "diag"):
+        assert rel_err(getattr(f, part), getattr(a, part)) < 1e-10, part
+
+
+def test_forward_matches_autograd_float32(box2):
+    torch.set_default_dtype(torch.float32)
+    model = KAN([2, 10, 1], *box2, grid=20).float()
+    x = (torch.rand(500, 2) * 2 - 1).float()
+    ref = autograd_jet(model.double(), x.double(), 2, C2, F1)
+    model.float()
+    for engine in (forward_jet, autograd_jet):
+        j = engine(model, x, 2, C2, F1)
+        for part in ("value", "grad", "diag"):
+            assert rel_err(getattr(j, part).double(), getattr(ref, part)) < 1e-5, (engine.__name__, part)
+
+
+def test_autograd_jet_matches_finite_differences():
+    def fn(x):
+        return torch.stack([torch.sin(x[:, 0]) * torch.exp(x[:, 1] ** 2), x[:, 0] ** 3 * x[:, 1]], dim=1)
+
+    x = torch.rand(40, 2)
+    j = autograd_jet(fn, x, 2, C2, ("a", "b"))
+    eps = 1e-4
+    for a in range(2):
+        e = torch.zeros(2)
+        e[a] = eps
+        fd1 = (fn(x + e) - fn(x - e)) / (2 * eps)
+        fd2 = (fn(x + e) - 2 * fn(x) + fn(x - e)) / eps**2
+        assert torch.allclose(j.grad[:, a], fd1, atol=1e-7)
+        assert torch.allclose(j.diag[:, a], fd2, atol=1e-5)
+
+
+def test_forward_jet_matches_finite_differences(box2):
+    model = KAN([2, 5, 1], *box2, grid=5)
+    x = torch.rand(64, 2) * 1.6 - 0.8
+    j = forward_jet(model, x, 2, C2, F1)
+    eps = 1e-4
+    for a in range(2):
+        e = torch.zeros(2)
+        e[a] = eps
+        up, mid, dn = model(x + e)[:, 0], model(x)[:, 0], model(x - e)[:, 0]
+        assert torch.allclose(j.d(C2[a]), (up - dn) / (2 * eps), atol=1e-6)
+        assert torch.allclose(j.dd(C2[a]), (up - 2 * mid + dn) / eps**2, atol=1e-4)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_fused_layer_matches_unfused_parameter_gradients(box2, order):
+    model = KAN([2, 6, 3, 1], *box2, grid=5)
+    x = torch.rand(200, 2) * 2.2 - 1.1
+    grads = []
+    for fused in (True, False):
+        for layer in model.layers:
+            layer.fused = fused
+        model.zero_grad()
+        j = forward_jet(model, x, order, C2, F1)
+        loss = j.value.square().sum() + j.grad.pow(3).sum() + (j.diag.square().sum() if order == 2 else 0)
+        loss.backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for gf, gr in zip(*grads):
+        assert rel_err(gf, gr) < 1e-10
+
+
+def test_fused_layer_gradcheck(box2):
+    layer = KAN([2, 4, 3, 1], *box2, grid=5).layers[1]
+    h = (torch.rand(12, 4) * 2.4 - 1.2).requires_grad_(True)
+    dh = torch.randn(12, 2, 4, requires_grad=True)
+    d2h = torch.randn(12, 2, 4, requires_grad=True)
+    table = layer._padded_weight().detach().requires_grad_(True)
+    wb = layer.base_weight.detach().clone().requires_grad_(True)
+    t0, hs = layer.knots[:, 0], layer.knots[:, 1] - layer.knots[:, 0]
+    assert torch.autograd.gradcheck(
+        lambda *a: KANLayerJet.apply(*a, t0, hs, layer.grid, layer.k), (h, dh, d2h, table, wb)
+    )
+
+
+def test_laplacian_and_field_selection(box2):
+    model = MLP([2, 8, 2], *box2)
+    x = torch.rand(10, 2)
+    j = forward_jet(model, x, 2, C2, ("u", "v"))
+    assert torch.allclose(j["v"].lap(), j.diag[:, 0, 1] + j.diag[:, 1, 1])
+    with pytest.raises(ValueError):
+        _ = j.val
+
+
+def test_engine_resolution(box2):
+    kan = KAN([2, 3, 1], *box2)
+    assert resolve_engine("auto", kan) == "forward"
+    assert resolve_engine("auto", kan, needs_mixed=True) == "autograd"
+    with pytest.raises(ValueError):
+        resolve_engine("forward", kan, needs_mixed=True)
+    with pytest.raises(ValueError):
+        resolve_engine("magic", kan)
