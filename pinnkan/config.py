@@ -227,9 +227,9 @@ def resolve(cfg: dict[str, dict[str, Any]], problem_cls) -> dict[str, dict[str, 
 
     opt = train["optimizer"]
     if train["steps"] is None:
-        train["steps"] = int(pd.get(f"{opt}_steps", {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 150}[opt]))
+        train["steps"] = int(pd.get(f"{opt}_steps", {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300}[opt]))
     if train["adam_steps"] is None:
-        train["adam_steps"] = int(pd.get("adam_steps", 100)) if opt == "adam+lbfgs" else 0
+        train["adam_steps"] = int(pd.get("adam_steps", 200)) if opt == "adam+lbfgs" else 0
     if train["lr"] is None:
         train["lr"] = float(pd.get("lr", FALLBACK["lr"][kind]))
     return cfg

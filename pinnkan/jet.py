@@ -195,7 +195,10 @@ def resolve_engine(name: str, model, needs_mixed: bool = False) -> str:
         why = "the problem needs mixed partials" if needs_mixed else "the surrogate has no forward_jet"
         raise ValueError(f"derivatives=forward is not available: {why}")
     if name == "auto":
-        return "forward" if can_forward else "autograd"
+        # surrogates whose jet costs more than nested autograd say so (MLP: its 1 + 2D rows of
+        # matmuls alone outweigh autograd on the CPU, see `pinnkan bench`)
+        prefers = getattr(model, "prefers_forward", True)
+        return "forward" if can_forward and prefers else "autograd"
     return name
 
 

@@ -63,11 +63,30 @@ def _edges(h_t: Tensor, table: Tensor, wb_t: Tensor, t0, hstep, grid: int, k: in
     return phi, basis, coef, idx, torch.stack(s, dim=2)
 
 
+# "auto": compiled CPU kernels (kan_cpu.py) for CPU tensors when numba is there,
+# PyTorch ops otherwise; "torch" forces the PyTorch ops (the reference).
+BACKEND = "auto"
+
+
+def _compiled(h: Tensor) -> bool:
+    from pinnkan.surrogates import kan_cpu
+
+    return BACKEND == "auto" and h.device.type == "cpu" and kan_cpu.AVAILABLE
+
+
 class KANLayerJet(torch.autograd.Function):
     """(h (N, in), dh (N, d, in), d2h (N, d, in) or None) -> (V (N, out), G (N, d, out), D (N, d, out) or None)."""
 
     @staticmethod
     def forward(ctx, h, dh, d2h, table, wb, t0, hstep, grid: int, k: int):
+        ctx.compiled = _compiled(h)
+        if ctx.compiled:
+            from pinnkan.surrogates import kan_cpu
+
+            # only the inputs are kept: the backward kernel recomputes the local bases
+            ctx.save_for_backward(h, dh, d2h, table, wb, t0, hstep)
+            ctx.grid, ctx.k = grid, k
+            return kan_cpu.jet_forward(h, dh, d2h, table, wb, t0, hstep, grid, k)
         order = 1 if d2h is None else 2
         h_t = h.T
         dh_t = dh.permute(2, 0, 1)  # (in, N, d)
@@ -89,6 +108,12 @@ class KANLayerJet(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_value, g_grad, g_diag):
+        if ctx.compiled:
+            from pinnkan.surrogates import kan_cpu
+
+            h, dh, d2h, table, wb, t0, hstep = ctx.saved_tensors
+            grads = kan_cpu.jet_backward(h, dh, d2h, table, wb, t0, hstep, ctx.grid, ctx.k, g_value, g_grad, g_diag)
+            return (*grads, None, None, None, None)
         dh_t, d2h_t, phi, basis, idx, s = ctx.saved_tensors
         order = ctx.order
         n_in, n, d = dh_t.shape

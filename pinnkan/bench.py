@@ -1,0 +1,193 @@
+"""`pinnkan bench`: time and memory of one PINN loss-and-gradient evaluation per derivative engine.
+
+Every engine runs in this one process on the same collocation points and the
+same weights; the table reports medians after warm-up and ratios against the
+reference engine. Engines:
+
+- ``autograd``: nested reverse mode over the efficient KAN formulation as
+  efficient-kan has it (Cox–de Boor basis over all G + k splines, once; one matmul).
+  This is the reference. For an MLP it is plain nested autograd.
+- ``autograd-local``: the same, with pinnkan's closed-form k + 1 local bases (KAN only).
+- ``forward``: forward-propagated jets (DESIGN.md §4), first-order backward only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+import torch
+
+from pinnkan.config import defaults
+from pinnkan.errors import UserError
+from pinnkan.memory import PeakTensorMemory
+
+# (model, width, grid) of the default set
+DEFAULT_MODELS = [("kan", [2, 10, 1], 5), ("kan", [2, 10, 1], 20), ("mlp", [2, 100, 100, 100, 1], None)]
+ENGINES = {
+    "autograd": ("autograd", "recursive"),
+    "autograd-local": ("autograd", "auto"),
+    "forward": ("forward", "auto"),
+}
+
+
+def _trainer(problem: str, model: str, width, grid, dtype: str, engine: str, basis: str, n_int: int, n_bnd: int):
+    from pinnkan.solve import prepare
+    from pinnkan.train import Collocation, Trainer
+
+    cfg = defaults()
+    cfg["problem"]["name"] = problem
+    cfg["model"].update(kind=model, width=width, grid=grid, basis=basis)
+    cfg["run"].update(dtype=dtype, derivatives=engine)
+    cfg["data"].update(n_interior=n_int, n_boundary=n_bnd)
+    cfg, p, m, e = prepare(cfg)
+    param = next(m.parameters())
+    pts = Collocation.sample(p, cfg["data"], 0, param.dtype, param.device)
+    return Trainer(p, m, cfg, None, e, pts), m
+
+
+def measure(trainer, model, repeat: int, warmup: int) -> tuple[float, float]:
+    """(median ms, peak MB) of loss_terms() + backward()."""
+
+    def once() -> None:
+        model.zero_grad(set_to_none=True)
+        trainer.loss_terms()["loss"].backward()
+
+    for _ in range(warmup):
+        once()
+    times = []
+    for _ in range(repeat):
+        tic = time.perf_counter()
+        once()
+        times.append(1e3 * (time.perf_counter() - tic))
+    gc.collect()
+    model.zero_grad(set_to_none=True)
+    with PeakTensorMemory() as mem:
+        once()
+    return statistics.median(times), mem.peak_mb
+
+
+def run_bench(
+    problem: str = "poisson",
+    models=None,
+    dtypes=("float32", "float64"),
+    engines=("autograd", "autograd-local", "forward"),
+    n_interior: int | None = None,
+    n_boundary: int | None = None,
+    repeat: int = 10,
+    warmup: int = 3,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Rows {problem, model, width, grid, dtype, batch, engine, median_ms, peak_mb}."""
+    from pinnkan.registry import get_problem
+
+    cls = get_problem(problem)
+    n_int = n_interior or cls.defaults.get("n_interior", 10000)
+    n_bnd = n_boundary or cls.defaults.get("n_boundary", 800)
+    rows = []
+    for kind, width, grid in models or DEFAULT_MODELS:
+        for dtype in dtypes:
+            for name in engines:
+                if kind != "kan" and name == "autograd-local":
+                    continue
+                engine, basis = ENGINES[name]
+                torch.manual_seed(0)
+                trainer, model = _trainer(problem, kind, width, grid, dtype, engine, basis, n_int, n_bnd)
+                ms, mb = measure(trainer, model, repeat, warmup)
+                row = {
+                    "problem": problem,
+                    "model": kind,
+                    "width": width,
+                    "grid": grid,
+                    "dtype": dtype,
+                    "batch": n_int,
+                    "engine": name,
+                    "median_ms": round(ms, 3),
+                    "peak_mb": round(mb, 2),
+                }
+                rows.append(row)
+                if progress:
+                    print(f"  {kind} {width} G={grid} {dtype} {name}: {ms:.1f} ms, {mb:.1f} MB", file=sys.stderr)
+                del trainer, model
+                gc.collect()
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Markdown table with speed and memory ratios against the autograd reference."""
+    ref = {(r["model"], str(r["width"]), r["grid"], r["dtype"]): r for r in rows if r["engine"] == "autograd"}
+    lines = [
+        "| model | width | G | dtype | batch | engine | median ms | peak MB | speed-up vs autograd | memory ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        base = ref.get((r["model"], str(r["width"]), r["grid"], r["dtype"]))
+        speed = f"{base['median_ms'] / r['median_ms']:.1f}x" if base else "-"
+        mem = f"{base['peak_mb'] / r['peak_mb']:.1f}x" if base and r["peak_mb"] > 0 else "-"
+        width = ",".join(map(str, r["width"]))
+        lines.append(
+            f"| {r['model']} | [{width}] | {r['grid'] or '-'} | {r['dtype']} | {r['batch']} | {r['engine']} | "
+            f"{r['median_ms']:.1f} | {r['peak_mb']:.1f} | {speed} | {mem} |"
+        )
+    return "\n".join(lines)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    models = None
+    if args.model:
+        if args.model not in ("kan", "mlp"):
+            raise UserError(f"--model {args.model!r} is not allowed; choose one of: kan, mlp")
+        width = [int(v) for v in args.width.split(",")] if args.width else None
+        if args.model == "kan":
+            grids = [int(g) for g in args.grid.split(",")] if args.grid else [5, 20]
+            models = [("kan", width or [2, 10, 1], g) for g in grids]
+        else:
+            models = [("mlp", width or [2, 100, 100, 100, 1], None)]
+    dtypes = tuple(args.dtype.split(",")) if args.dtype else ("float32", "float64")
+    for d in dtypes:
+        if d not in ("float32", "float64"):
+            raise UserError(f"--dtype {d!r} is not allowed; choose float32 or float64")
+    engines = tuple(args.engines.split(",")) if args.engines else tuple(ENGINES)
+    for e in engines:
+        if e not in ENGINES:
+            raise UserError(f"--engines: unknown engine {e!r}; known: {', '.join(ENGINES)}")
+    for name in ("batch", "repeat"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            raise UserError(f"--{name} must be positive")
+    rows = run_bench(
+        args.problem, models, dtypes, engines, args.batch, None, args.repeat, args.warmup, progress=not args.json
+    )
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        threads = torch.get_num_threads()
+        print(
+            f"pinnkan bench: {args.problem}, one loss + gradient evaluation, "
+            f"{threads} threads, torch {torch.__version__}"
+        )
+        print(table(rows))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="time and memory of the derivative engines",
+        description="Median time and peak tensor memory of one PINN loss + gradient evaluation, per engine.",
+    )
+    p.add_argument("--problem", default="poisson", help="problem (default poisson)")
+    p.add_argument("--model", help="kan or mlp (default: KAN [2,10,1] G=5 and G=20, and MLP [2,100,100,100,1])")
+    p.add_argument("--width", help="layer widths, e.g. 2,10,1")
+    p.add_argument("--grid", help="KAN grid sizes, e.g. 5,20")
+    p.add_argument("--dtype", help="float32, float64 or both (default both)")
+    p.add_argument("--engines", help=f"comma-separated, of {', '.join(ENGINES)} (default all)")
+    p.add_argument("--batch", type=int, help="interior collocation points (default: the problem's, 10000)")
+    p.add_argument("--repeat", type=int, default=10, help="timed evaluations (default 10)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed evaluations first (default 3)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of rows instead of the table")
+    p.set_defaults(func=cmd_bench)
