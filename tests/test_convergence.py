@@ -1,0 +1,45 @@
+"""Convergence orders: spline approximation error vs grid size, and a short PINN training run."""
+
+import numpy as np
+import pytest
+import torch
+
+from pinnkan.bspline import basis, uniform_knots
+
+
+def _fit_error(grid: int, k: int) -> float:
+    lo, hi = torch.tensor([-1.0]), torch.tensor([1.0])
+    knots = uniform_knots(grid, k, lo, hi)
+    x = torch.linspace(-1, 1, 4000)[:, None]
+    f = torch.sin(3 * x[:, 0]) * torch.exp(x[:, 0])
+    (b,) = basis(x, knots, k)
+    coef = torch.linalg.lstsq(b[:, 0], f[:, None]).solution
+    return float((b[:, 0] @ coef)[:, 0].sub(f).abs().max())
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_spline_approximation_order(k):
+    """Least-squares splines of order k converge like G^-(k+1): fit the log-log slope."""
+    grids = np.array([8, 12, 16, 24, 32])
+    errors = np.array([_fit_error(int(g), k) for g in grids])
+    slope = np.polyfit(np.log(grids), np.log(errors), 1)[0]
+    assert -(k + 1) - 0.5 < slope < -(k + 1) + 0.5, slope
+
+
+@pytest.mark.slow
+def test_kan_pinn_converges_on_poisson_sinsin(tmp_path):
+    from pinnkan.config import defaults
+    from pinnkan.solve import solve
+
+    cfg = defaults()
+    cfg["problem"]["name"] = "poisson_sinsin"
+    cfg["model"]["width"] = [2, 5, 1]
+    cfg["train"].update(grids=[5, 10], steps=200, adam_steps=100)
+    cfg["data"].update(n_interior=2000, n_boundary=200)
+    cfg["run"].update(out=str(tmp_path / "run"), progress=False, log_every=20)
+    m = solve(cfg, echo=False)
+    assert m["status"] == "ok"
+    assert m["mse"] < 1e-5, m["mse"]
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    first = float(history[1].split(",")[7])
+    assert m["mse"] < 1e-2 * first
