@@ -20,7 +20,7 @@ def run(argv, capsys):
 def test_list(capsys):
     code, out, _ = run(["list"], capsys)
     assert code == 0
-    assert out.splitlines()[0].startswith("poisson ")
+    assert any(line.startswith("poisson ") for line in out.splitlines())
     assert "poisson_sinsin" in out
 
 
@@ -88,7 +88,7 @@ def test_config_file_and_overrides(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["solve", "nope"], "unknown problem 'nope'; known: poisson"),
+        (["solve", "nope"], "unknown problem 'nope'; known: "),
         (["solve", "poisson", "--model", "cnn"], "model.kind = 'cnn' is not allowed; choose one of: kan, mlp"),
         (["solve", "poisson", "--width", "2,ten,1"], "model.width = '2,ten,1' is not a list of integers"),
         (["solve", "poisson", "--width", "3,10,1"], "model.width = 3,10,1 must start with 2"),
