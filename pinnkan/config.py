@@ -181,16 +181,16 @@ def merge_toml(cfg: dict[str, dict[str, Any]], data: dict[str, Any], origin: str
             set_key(cfg, f"{section}.{name}", value)
 
 
-def resolve(cfg: dict[str, dict[str, Any]], problem_cls) -> dict[str, dict[str, Any]]:
+def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]]:
     """Fill every open key from the problem's defaults and the fallbacks; check consistency.
 
     Returns a new, fully spelled-out configuration.
     """
     cfg = copy.deepcopy(cfg)
-    pd = dict(problem_cls.defaults)
+    pd = dict(problem.defaults)
     model, data, train = cfg["model"], cfg["data"], cfg["train"]
     kind = model["kind"]
-    d, f = len(problem_cls.coords), len(problem_cls.fields)
+    d, f = len(problem.coords), len(problem.fields)
 
     for key in ("n_interior", "n_boundary"):
         if data[key] is None:
@@ -206,8 +206,8 @@ def resolve(cfg: dict[str, dict[str, Any]], problem_cls) -> dict[str, dict[str, 
     w = model["width"]
     if len(w) < 2 or w[0] != d or w[-1] != f:
         raise UserError(
-            f"model.width = {','.join(map(str, w))} must start with {d} (inputs {','.join(problem_cls.coords)}) "
-            f"and end with {f} (outputs {','.join(problem_cls.fields)})"
+            f"model.width = {','.join(map(str, w))} must start with {d} (inputs {','.join(problem.coords)}) "
+            f"and end with {f} (outputs {','.join(problem.fields)})"
         )
 
     if kind == "kan":

@@ -95,13 +95,18 @@ def autograd_jet(
             return Jet(u, None, None, coords, fields)
         grads, diags = [], []
         keep = create_graph or order >= 2
-        for f in range(u.shape[1]):
-            (g,) = torch.autograd.grad(u[:, f].sum(), x, create_graph=keep)
+        n_fields = u.shape[1]
+        for f in range(n_fields):
+            retain = keep or f < n_fields - 1  # the other fields still need u's graph
+            (g,) = torch.autograd.grad(u[:, f].sum(), x, create_graph=keep, retain_graph=retain)
             grads.append(g)
             if order >= 2:
                 cols = []
                 for a in range(x.shape[1]):
-                    (h,) = torch.autograd.grad(g[:, a].sum(), x, create_graph=create_graph)
+                    last = a == x.shape[1] - 1 and f == n_fields - 1
+                    (h,) = torch.autograd.grad(
+                        g[:, a].sum(), x, create_graph=create_graph, retain_graph=create_graph or not last
+                    )
                     cols.append(h[:, a])
                 diags.append(torch.stack(cols, dim=1))
     grad = torch.stack(grads, dim=-1)

@@ -203,7 +203,15 @@ class Problem:
             known = ", ".join(sorted(self.params)) or "none"
             raise ValueError(f"problem {self.name!r} has no parameter {unknown[0]!r}; known: {known}")
         for key, default in self.params.items():
-            setattr(self, key, type(default)(params.get(key, default)))
+            value = params.get(key, default)
+            try:
+                setattr(self, key, type(default)(value))
+            except (TypeError, ValueError):
+                raise ValueError(f"problem.{key} = {value!r} is not a {type(default).__name__}") from None
+        self.setup()
+
+    def setup(self) -> None:
+        """Hook run after the parameters are set (e.g. to size coords and domain by a parameter)."""
 
     # --- what a problem defines -------------------------------------------------
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
@@ -214,12 +222,26 @@ class Problem:
         """Exact solution (N, F) at x (N, D), as a differentiable torch expression."""
         raise NotImplementedError
 
-    def reference(self) -> tuple[np.ndarray, np.ndarray]:
-        """Computed reference solution: points (M, D) and values (M, F).
+    def reference(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """Computed reference solution on a tensor grid, for problems without an exact one.
 
-        Problems without an exact solution override this (and ``has_exact``).
+        Returns the grid's axes (one 1-D array per coordinate, in ``coords`` order) and the
+        values, shape (len(axis_0), ..., len(axis_{D-1}), F). Cache it (pinnkan.cache).
         """
         raise NotImplementedError
+
+    def reference_test_set(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Test points (M, D), values (M, F) and gradients (M, D, F) from :meth:`reference`.
+
+        Gradients are second-order finite differences on the reference grid.
+        """
+        axes, values = self.reference()
+        mesh = np.meshgrid(*axes, indexing="ij")
+        x = np.stack([m.ravel() for m in mesh], axis=1)
+        f = values.shape[-1]
+        grads = np.gradient(values, *axes, axis=tuple(range(len(axes))), edge_order=2)
+        grad = np.stack([g.reshape(-1, f) for g in grads], axis=1)
+        return x, values.reshape(-1, f), grad
 
     @property
     def has_exact(self) -> bool:

@@ -39,7 +39,7 @@ def make_problem(cfg: dict[str, dict[str, Any]]) -> Problem:
 def prepare(cfg: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], Problem, torch.nn.Module, str]:
     """Resolve cfg and build (resolved cfg, problem, surrogate, engine); checks everything a user can get wrong."""
     problem = make_problem(cfg)
-    cfg = resolve(cfg, type(problem))
+    cfg = resolve(cfg, problem)
     cfg["problem"].update(problem.param_values())
     r, m = cfg["run"], cfg["model"]
     if r["device"] == "cuda" and not torch.cuda.is_available():

@@ -52,3 +52,50 @@ class PoissonSinSin(Problem):
 
     def exact(self, x: Tensor) -> Tensor:
         return (torch.sin(PI * x[:, 0]) * torch.sin(PI * x[:, 1])).unsqueeze(1)
+
+
+class Poisson1D(Problem):
+    """A multi-scale 1-D Poisson problem: u = sin(2 pi x) + 0.1 sin(50 pi x)."""
+
+    name = "poisson1d"
+    description = "u'' = f on [-1,1], u = sin(2 pi x) + 0.1 sin(50 pi x) (multi-scale), Dirichlet ends"
+    coords = ("x",)
+    domain = Box((-1.0,), (1.0,))
+    conditions = (Dirichlet(),)
+    params = {"a": 2.0, "b": 50.0, "eps": 0.1}
+    defaults = {"n_interior": 4000, "n_boundary": 2, "alpha": 1e-4, "kan_hidden": [5], "grids": [20, 50, 100]}
+
+    def residual(self, x: Tensor, jet: Jet) -> Tensor:
+        z = x[:, 0]
+        f = -((self.a * PI) ** 2) * torch.sin(self.a * PI * z) - self.eps * (self.b * PI) ** 2 * torch.sin(
+            self.b * PI * z
+        )
+        return jet.dd("x") - f
+
+    def exact(self, x: Tensor) -> Tensor:
+        z = x[:, :1]
+        return torch.sin(self.a * PI * z) + self.eps * torch.sin(self.b * PI * z)
+
+
+class PoissonND(Problem):
+    """-lap u = (pi^2 / 4) sum_i sin(pi x_i / 2) on [0, 1]^d, u = sum_i sin(pi x_i / 2)."""
+
+    name = "poisson_nd"
+    description = "-Laplace(u) = (pi^2/4) sum sin(pi x_i/2) on [0,1]^d (d = 5), u = sum sin(pi x_i/2), Dirichlet"
+    coords = tuple(f"x{i}" for i in range(1, 6))
+    domain = Box((0.0,) * 5, (1.0,) * 5)
+    conditions = (Dirichlet(),)
+    params = {"d": 5}
+    defaults = {"n_interior": 10000, "n_boundary": 2000, "alpha": 0.1, "kan_hidden": [5], "grids": [5, 10]}
+
+    def setup(self) -> None:
+        if self.d < 1:
+            raise ValueError("problem.d must be >= 1")
+        self.coords = tuple(f"x{i}" for i in range(1, self.d + 1))
+        self.domain = Box((0.0,) * self.d, (1.0,) * self.d)
+
+    def residual(self, x: Tensor, jet: Jet) -> Tensor:
+        return -jet.lap() - (PI**2 / 4) * torch.sin(PI * x / 2).sum(1)
+
+    def exact(self, x: Tensor) -> Tensor:
+        return torch.sin(PI * x / 2).sum(1, keepdim=True)

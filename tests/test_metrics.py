@@ -43,3 +43,11 @@ def test_tracker_on_a_known_error():
     assert math.isclose(m["rel_l2"], math.sqrt(0.01 * tracker.u.shape[0] / u2), rel_tol=1e-12)
     exact = tracker(Shifted(p, 0.0), engine="autograd")
     assert exact["mse"] < 1e-28 and exact["rel_h1"] < 1e-14
+
+
+def test_tracker_reports_each_field_and_their_mean():
+    p = get_problem("kovasznay")()
+    tracker = ErrorTracker(p)
+    m = tracker(Shifted(p, torch.tensor([0.1, 0.0, 0.2])), engine="autograd")
+    assert math.isclose(m["mse_u"], 0.01) and m["mse_v"] == 0.0 and math.isclose(m["mse_p"], 0.04)
+    assert math.isclose(m["mse"], 0.05 / 3)

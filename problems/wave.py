@@ -1,0 +1,43 @@
+"""1-D wave equation with two standing modes."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from pinnkan.jet import Jet
+from pinnkan.problem import Box, Derivative, Dirichlet, Initial, Problem
+
+PI = math.pi
+
+
+class Wave(Problem):
+    """u_tt = c^2 u_xx, u = sin(pi x) cos(c pi t) + 0.5 sin(4 pi x) cos(4 c pi t), c = 2."""
+
+    name = "wave"
+    description = "u_tt = 4 u_xx on [0,1]x[0,1], u = sin(pi x) cos(2 pi t) + 0.5 sin(4 pi x) cos(8 pi t), u_t(x,0) = 0"
+    coords = ("x", "t")
+    time = "t"
+    domain = Box((0.0, 0.0), (1.0, 1.0))
+    conditions = (Dirichlet(faces=("x-", "x+")), Initial(), Derivative(coord="t", faces=("t-",), kind="ic"))
+    params = {"c": 2.0}
+    defaults = {
+        "n_interior": 10000,
+        "n_boundary": 400,
+        "n_initial": 400,
+        "alpha": 1e-3,
+        "kan_hidden": [10],
+        "grids": [5, 10, 20],
+    }
+
+    def residual(self, x: Tensor, jet: Jet) -> Tensor:
+        return jet.dd("t") - self.c**2 * jet.dd("x")
+
+    def exact(self, x: Tensor) -> Tensor:
+        z, t = x[:, 0], x[:, 1]
+        u = torch.sin(PI * z) * torch.cos(self.c * PI * t) + 0.5 * torch.sin(4 * PI * z) * torch.cos(
+            4 * self.c * PI * t
+        )
+        return u.unsqueeze(1)
