@@ -94,7 +94,7 @@ def solution_fields(problem, model, tracker, path: str | Path) -> None:
             axs[f, 1].set(xlabel=axes[0], ylabel=f"|error| {name}")
         save(fig, path)
         return
-    fig, axs = plt.subplots(n_fields, 3, figsize=(14, 4 * n_fields), squeeze=False)
+    fig, axs = plt.subplots(n_fields, 3, figsize=(16, 4.2 * n_fields), squeeze=False)
     ref_label = "exact" if problem.has_exact else "reference"
     for f, name in enumerate(problem.fields):
         vmin, vmax = ref[:, f].min(), ref[:, f].max()
@@ -113,4 +113,5 @@ def solution_fields(problem, model, tracker, path: str | Path) -> None:
             ax.set_aspect("auto")
     if problem.dim > 2:
         fig.suptitle(f"slice through the centre in ({axes[0]}, {axes[1]})")
+    fig.tight_layout()
     save(fig, path)
