@@ -156,9 +156,23 @@ def set_key(cfg: dict[str, dict[str, Any]], dotted: str, value: Any) -> None:
     cfg[section][name] = _coerce(dotted, keys[name], value)
 
 
+def shipped_config(name: str) -> Path | None:
+    """A configuration shipped with pinnkan (configs/), by file or stem name, if there is one."""
+    from importlib.resources import files
+
+    stem = Path(name).name
+    for candidate in (stem, f"{stem}.toml"):
+        ref = files("pinnkan.configs") / candidate
+        if ref.is_file():
+            return Path(str(ref))
+    return None
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file; malformed files are UserError."""
+    """Read a TOML file (or a shipped config of that name); malformed files are UserError."""
     path = Path(path)
+    if not path.exists():
+        path = shipped_config(str(path)) or path
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

@@ -153,3 +153,11 @@ def test_user_problem_file_from_cli(tmp_path, capsys):
     broken.write_text("import nonexistent_module_xyz\n")
     code, _, err = run(["solve", str(broken)], capsys)
     assert code == 2 and "failed to import: ModuleNotFoundError" in err
+
+
+def test_shipped_configs_resolve_by_name(tmp_path, monkeypatch):
+    from pinnkan.config import load_toml
+
+    monkeypatch.chdir(tmp_path)  # no configs/ here: the packaged copies are found
+    assert load_toml("scaling_poisson")["sweep"]["problem"] == "poisson"
+    assert load_toml("configs/poisson.toml")["problem"]["name"] == "poisson"
