@@ -416,6 +416,18 @@ def fit_all(rows: list[dict[str, Any]], how: str = "best") -> dict[str, Any]:
             fit["points"] = [[p, e] for p, e in pts]
             fit["select"] = how
             fits[family][metric] = fit
+    # the paper's N^-(k+1) is a statement about one width along its grid ladder: fit each ladder too
+    ladders = {}
+    for width in sorted({r["width"] for r in rows if r["family"] == "kan"}):
+        ladder = [r for r in rows if r["family"] == "kan" and r["width"] == width]
+        ladders[width] = {}
+        for metric in METRICS:
+            pts = select_points(ladder, metric, "best")
+            fit = fit_exponent(np.array([p for p, _ in pts]), np.array([e for _, e in pts])) if pts else {"n": 0}
+            fit["points"] = [[p, e] for p, e in pts]
+            ladders[width][metric] = fit
+    if ladders:
+        fits["kan_ladders"] = ladders
     return fits
 
 
@@ -441,6 +453,9 @@ def headline(rows: list[dict[str, Any]], fits: dict[str, Any]) -> str:
             ci = f.get("ci95")
             ci_txt = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
             parts.append(f"{family} mse ~ N^{f['exponent']:.2f}{ci_txt}")
+    for width, fl in fits.get("kan_ladders", {}).items():
+        if fl["mse"].get("exponent") is not None:
+            parts.append(f"KAN {width} ladder mse ~ N^{fl['mse']['exponent']:.2f}")
     return "; ".join(parts) or "no completed points"
 
 

@@ -98,7 +98,7 @@ def test_tiny_sweep_end_to_end_and_plots(tmp_path, capsys):
     assert [int(r["params"]) for r in rows] == [9 * 8, 9 * 10, 25, 67]  # 9 edges x (G + k + 2)
     assert all(r["status"] == "ok" for r in rows)
     fits = json.loads((out / "fits.json").read_text())
-    assert set(fits) == {"kan", "mlp"} and fits["kan"]["mse"]["n"] == 2
+    assert set(fits) == {"kan", "mlp", "kan_ladders"} and fits["kan"]["mse"]["n"] == 2
     assert (out / "scaling.png").stat().st_size > 0 and (out / "grid_extension.png").stat().st_size > 0
     (out / "scaling.png").unlink()
     assert main(["plot", str(out)]) == 0
@@ -163,3 +163,25 @@ def test_failed_point_is_recorded_and_sweep_goes_on(tmp_path, monkeypatch):
     rows = _rows(out)
     status = {r["width"]: r["status"] for r in rows if r["family"] == "mlp"}
     assert status == {"[2,6,1]": "ok", "[2,6,6,1]": "failed: RuntimeError: boom"}
+
+
+def test_ladder_fits_are_per_width():
+    from pinnkan.sweep import fit_all
+
+    rows = [
+        {
+            "family": "kan",
+            "width": w,
+            "params": str(p),
+            "mse": str(c * p**-4.0),
+            "status": "ok",
+            "rel_l2": "1",
+            "h1_mse": "1",
+            "rel_h1": "1",
+        }
+        for w, c in (("[2,5,1]", 1.0), ("[2,9,1]", 50.0))
+        for p in (100, 200, 400)
+    ]
+    fits = fit_all(rows)
+    for w in ("[2,5,1]", "[2,9,1]"):
+        assert abs(fits["kan_ladders"][w]["mse"]["exponent"] + 4.0) < 1e-9
