@@ -505,10 +505,11 @@ def figures(out: Path, rows: list[dict[str, Any]], fits: dict[str, Any]) -> None
         if kan_pts:
             p0, e0 = kan_pts[0]
             xs = np.geomspace(p0, max(q[0] for q in kan_pts) * 1.5, 20)
-            ax.loglog(xs, e0 * (xs / p0) ** -4.0, "k--", lw=1, label="N^-4 (theory, k=3)")
+            ax.loglog(xs, e0 * (xs / p0) ** -4.0, "k--", lw=1, label="N^-4 (the paper's claim)")
         ax.set(xlabel="parameters N", ylabel=metric, title=metric)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
+    fig.tight_layout()
     save(fig, out / "scaling.png")
 
     kan_rows = [r for r in rows if r["family"] == "kan" and r.get("status") == "ok"]
