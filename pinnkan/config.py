@@ -241,7 +241,9 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
 
     opt = train["optimizer"]
     if train["steps"] is None:
-        train["steps"] = int(pd.get(f"{opt}_steps", {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300}[opt]))
+        fallback = {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300}[opt]
+        # a problem's "steps" default is for the default optimizer (adam+lbfgs)
+        train["steps"] = int(pd.get("steps", fallback)) if opt == "adam+lbfgs" else fallback
     if train["adam_steps"] is None:
         train["adam_steps"] = int(pd.get("adam_steps", 200)) if opt == "adam+lbfgs" else 0
     if train["lr"] is None:
