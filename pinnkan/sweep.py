@@ -68,21 +68,12 @@ SWEEP_KEYS = {"problem", "seeds", "select", "name"}
 
 
 # ---------------------------------------------------------------------------- spec
-def _base_config(table: dict[str, Any], where: str) -> dict[str, dict[str, Any]]:
-    cfg = defaults()
-    for section, keys in table.items():
-        if section not in SCHEMA or not isinstance(keys, dict):
-            raise UserError(f"{where}: unknown section [{where}.{section}]; known: {', '.join(SCHEMA)}")
-        for key, value in keys.items():
-            set_key(cfg, f"{section}.{key}", value)
-    return cfg
-
-
 def _overrides(cfg: dict, table: dict[str, Any], where: str) -> dict:
+    """A copy of cfg with a TOML table of {section: {key: value}} applied, every key checked."""
     cfg = copy.deepcopy(cfg)
     for section, keys in table.items():
         if section not in SCHEMA or not isinstance(keys, dict):
-            raise UserError(f"{where}: unknown key or section {section!r}")
+            raise UserError(f"{where}: unknown key or section {section!r}; sections: {', '.join(SCHEMA)}")
         for key, value in keys.items():
             set_key(cfg, f"{section}.{key}", value)
     return cfg
@@ -110,7 +101,7 @@ def plan(spec: dict[str, Any]) -> list[dict[str, Any]]:
     seeds = sweep.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise UserError("sweep.seeds must be a non-empty list of integers >= 0")
-    base = _base_config(spec.get("base", {}), "base")
+    base = _overrides(defaults(), spec.get("base", {}), "base")
     base["problem"]["name"] = sweep["problem"]
     base["run"]["progress"] = False
     runs = []
@@ -403,29 +394,26 @@ def select_points(rows: list[dict[str, Any]], metric: str, how: str) -> list[tup
     return chosen
 
 
+def _fit(rows: list[dict[str, Any]], metric: str, how: str) -> dict[str, Any]:
+    pts = select_points(rows, metric, how)
+    fit = fit_exponent(np.array([p for p, _ in pts]), np.array([e for _, e in pts])) if pts else {"n": 0}
+    fit["points"] = [[p, e] for p, e in pts]
+    fit["select"] = how
+    return fit
+
+
 def fit_all(rows: list[dict[str, Any]], how: str = "best") -> dict[str, Any]:
     fits: dict[str, Any] = {}
     for family in ("kan", "mlp"):
         fam = [r for r in rows if r["family"] == family]
         if not fam:
             continue
-        fits[family] = {}
-        for metric in METRICS:
-            pts = select_points(fam, metric, how)
-            fit = fit_exponent(np.array([p for p, _ in pts]), np.array([e for _, e in pts])) if pts else {"n": 0}
-            fit["points"] = [[p, e] for p, e in pts]
-            fit["select"] = how
-            fits[family][metric] = fit
+        fits[family] = {metric: _fit(fam, metric, how) for metric in METRICS}
     # the paper's N^-(k+1) is a statement about one width along its grid ladder: fit each ladder too
     ladders = {}
     for width in sorted({r["width"] for r in rows if r["family"] == "kan"}):
         ladder = [r for r in rows if r["family"] == "kan" and r["width"] == width]
-        ladders[width] = {}
-        for metric in METRICS:
-            pts = select_points(ladder, metric, "best")
-            fit = fit_exponent(np.array([p for p, _ in pts]), np.array([e for _, e in pts])) if pts else {"n": 0}
-            fit["points"] = [[p, e] for p, e in pts]
-            ladders[width][metric] = fit
+        ladders[width] = {metric: _fit(ladder, metric, "best") for metric in METRICS}
     if ladders:
         fits["kan_ladders"] = ladders
     return fits
