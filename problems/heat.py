@@ -22,7 +22,15 @@ class Heat(Problem):
     time = "t"
     domain = Box((0.0, 0.0), (1.0, 1.0))
     conditions = (Dirichlet(faces=("x-", "x+")), Initial())
-    defaults = {"n_interior": 10000, "n_boundary": 400, "n_initial": 400, "alpha": 0.1, "kan_hidden": [8, 8]}
+    # 900 L-BFGS steps per grid: rel_l2 3.5e-4 at 500, 1.9e-4 at 900 (the jaxKAN adaptive figure is 2.1e-4)
+    defaults = {
+        "n_interior": 10000,
+        "n_boundary": 400,
+        "n_initial": 400,
+        "alpha": 0.1,
+        "kan_hidden": [8, 8],
+        "steps": 900,
+    }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
         source = torch.exp(-x[:, 1]) * (PI**2 - 1) * torch.sin(PI * x[:, 0])

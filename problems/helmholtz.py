@@ -24,7 +24,14 @@ class Helmholtz(Problem):
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
     params = {"a1": 1.0, "a2": 4.0, "k": 1.0}
-    defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 1e-3, "kan_hidden": [10], "grids": [5, 10, 20, 40]}
+    defaults = {
+        "n_interior": 10000,
+        "n_boundary": 800,
+        "alpha": 1e-3,
+        "kan_hidden": [10],
+        "grids": [5, 10, 20, 40],
+        "steps": 500,
+    }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
         u = self.exact(x)[:, 0]
