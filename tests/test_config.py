@@ -1,0 +1,34 @@
+"""Configuration: every shipped TOML is valid, and resolution fills every key."""
+
+from pathlib import Path
+
+import pytest
+
+from pinnkan.config import defaults, load_toml, merge_toml, resolve
+from pinnkan.registry import get_problem
+
+CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path):
+    data = load_toml(path)
+    if "sweep" in data:
+        from pinnkan.sweep import plan
+
+        assert plan(data)
+    else:
+        cfg = defaults()
+        merge_toml(cfg, data, str(path))
+        resolved = resolve(cfg, get_problem(cfg["problem"]["name"])())
+        assert all(v is not None for k, v in resolved["train"].items() if k != "max_time")
+
+
+def test_resolution_uses_problem_defaults():
+    cfg = resolve(defaults() | {"problem": {"name": "heat"}}, get_problem("heat")())
+    assert cfg["model"]["width"] == [2, 8, 8, 1] and cfg["train"]["alpha"] == 0.1
+    assert cfg["train"]["steps"] == 900 and cfg["data"]["n_initial"] == 400
+    mlp = defaults()
+    mlp["model"]["kind"] = "mlp"
+    cfg = resolve(mlp, get_problem("poisson")())
+    assert cfg["model"]["width"] == [2, 100, 100, 100, 1] and cfg["train"]["grids"] == [] and cfg["train"]["lr"] == 1e-3
