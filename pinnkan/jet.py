@@ -142,27 +142,21 @@ class Rows:
         return cls(torch.cat(parts, dim=1), d, order)
 
     def pointwise(self, f0: Tensor, f1: Tensor | None, f2: Tensor | None) -> Rows:
-        """Apply an elementwise function given its value and derivatives at row 0."""
-        return Rows(self.chain(f0, f1, f2), self.dim, self.order)
-
-    def chain(self, f0: Tensor, f1: Tensor | None, f2: Tensor | None) -> Tensor:
-        """(N, S, n) rows of phi(h) from phi, phi', phi'' at h (broadcast over (N, n, ...)).
+        """Rows of phi(h) from phi, phi', phi'' at the value row h, each (N, n).
 
         grad: phi'(h) dh; diag: phi''(h) dh^2 + phi'(h) d2h (DESIGN.md §4).
-        Extra trailing dims of f0..f2 (e.g. a basis axis) are kept.
         """
-        d, extra = self.dim, f0.dim() - 2
-        r = self.rows.reshape(self.rows.shape + (1,) * extra)
+        d = self.dim
         parts = [f0.unsqueeze(1)]
         # split, not slicing: slice backward fills a full-size zero tensor per slice
         if self.order == 1:
-            _, dh = r.split([1, d], dim=1)
+            _, dh = self.rows.split([1, d], dim=1)
             parts.append(f1.unsqueeze(1) * dh)
         elif self.order >= 2:
-            _, dh, d2h = r.split([1, d, d], dim=1)
+            _, dh, d2h = self.rows.split([1, d, d], dim=1)
             parts.append(f1.unsqueeze(1) * dh)
             parts.append(f2.unsqueeze(1) * dh.square() + f1.unsqueeze(1) * d2h)
-        return torch.cat(parts, dim=1)
+        return Rows(torch.cat(parts, dim=1), self.dim, self.order)
 
     @property
     def value(self) -> Tensor:

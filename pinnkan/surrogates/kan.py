@@ -19,16 +19,9 @@ from torch import Tensor, nn
 from pinnkan.bspline import basis, local_basis_fn, uniform_knots
 from pinnkan.jet import Rows
 from pinnkan.surrogates.base import Surrogate
-from pinnkan.surrogates.kan_jet import KANLayerJet
+from pinnkan.surrogates.kan_jet import KANLayerJet, silu_derivatives
 
 BASES = ("auto", "recursive")
-
-
-def _silu_derivatives(h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    sig = torch.sigmoid(h)
-    s1 = sig * (1 + h * (1 - sig))
-    s2 = sig * (1 - sig) * (2 + h * (1 - 2 * sig))
-    return h * sig, s1, s2
 
 
 def _is_uniform(knots: Tensor) -> bool:
@@ -122,8 +115,8 @@ class KANLayer(nn.Module):
 
     def edges(self, h: Tensor, order: int) -> Tensor:
         """Every edge function and its derivatives at the inputs h (N, in): (in, N, order + 1, out)."""
-        s0, s1, s2 = _silu_derivatives(h.T)  # (in, N)
-        base = torch.stack([s0, s1, s2][: order + 1], dim=2).unsqueeze(-1) * self.base_weight.T[:, None, None, :]
+        base = torch.stack(silu_derivatives(h.T, order), dim=2)  # (in, N, J)
+        base = base.unsqueeze(-1) * self.base_weight.T[:, None, None, :]
         if self._local():
             cell, b = self._local_basis(h, order)
             vals = torch.stack(b, dim=1).permute(2, 0, 1, 3)  # (in, N, J, k+1)
@@ -296,6 +289,3 @@ class KAN(Surrogate):
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "width": self.widths, "grid": self.grid, "k": self.k, "basis": self.basis}
-
-    def grid_state(self) -> list[Tensor]:
-        return [layer.knots for layer in self.layers]
