@@ -51,25 +51,38 @@ def _trainer(problem: str, model: str, width, grid, dtype: str, engine: str, bas
     return Trainer(p, m, cfg, None, e, pts), m
 
 
-def measure(trainer, model, repeat: int, warmup: int) -> tuple[float, float]:
-    """(median ms, peak MB) of loss_terms() + backward()."""
-
+def _evaluation(trainer, model):
     def once() -> None:
         model.zero_grad(set_to_none=True)
         trainer.loss_terms()["loss"].backward()
 
-    for _ in range(warmup):
-        once()
-    times = []
+    return once
+
+
+def measure(cases: list, repeat: int, warmup: int) -> list[tuple[float, float]]:
+    """(median ms, peak MB) of loss_terms() + backward() for each (trainer, model) in cases.
+
+    The engines take turns, one timed evaluation each per round, so that load on the
+    machine (this one is shared) falls on all of them alike.
+    """
+    evals = [_evaluation(t, m) for t, m in cases]
+    for once in evals:
+        for _ in range(warmup):
+            once()
+    times: list[list[float]] = [[] for _ in cases]
     for _ in range(repeat):
-        tic = time.perf_counter()
-        once()
-        times.append(1e3 * (time.perf_counter() - tic))
-    gc.collect()
-    model.zero_grad(set_to_none=True)
-    with PeakTensorMemory() as mem:
-        once()
-    return statistics.median(times), mem.peak_mb
+        for once, ts in zip(evals, times):
+            tic = time.perf_counter()
+            once()
+            ts.append(1e3 * (time.perf_counter() - tic))
+    out = []
+    for once, (_, model), ts in zip(evals, cases, times):
+        gc.collect()
+        model.zero_grad(set_to_none=True)
+        with PeakTensorMemory() as mem:
+            once()
+        out.append((statistics.median(ts), mem.peak_mb))
+    return out
 
 
 def run_bench(
@@ -79,7 +92,7 @@ def run_bench(
     engines=("autograd", "autograd-local", "forward"),
     n_interior: int | None = None,
     n_boundary: int | None = None,
-    repeat: int = 10,
+    repeat: int = 20,
     warmup: int = 3,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
@@ -92,13 +105,13 @@ def run_bench(
     rows = []
     for kind, width, grid in models or DEFAULT_MODELS:
         for dtype in dtypes:
-            for name in engines:
-                if kind != "kan" and name == "autograd-local":
-                    continue
+            names = [e for e in engines if kind == "kan" or e != "autograd-local"]
+            cases = []
+            for name in names:
                 engine, basis = ENGINES[name]
                 torch.manual_seed(0)
-                trainer, model = _trainer(problem, kind, width, grid, dtype, engine, basis, n_int, n_bnd)
-                ms, mb = measure(trainer, model, repeat, warmup)
+                cases.append(_trainer(problem, kind, width, grid, dtype, engine, basis, n_int, n_bnd))
+            for name, (ms, mb) in zip(names, measure(cases, repeat, warmup)):
                 row = {
                     "problem": problem,
                     "model": kind,
@@ -113,8 +126,8 @@ def run_bench(
                 rows.append(row)
                 if progress:
                     print(f"  {kind} {width} G={grid} {dtype} {name}: {ms:.1f} ms, {mb:.1f} MB", file=sys.stderr)
-                del trainer, model
-                gc.collect()
+            del cases
+            gc.collect()
     return rows
 
 
@@ -187,7 +200,7 @@ def register(sub) -> None:
     p.add_argument("--dtype", help="float32, float64 or both (default both)")
     p.add_argument("--engines", help=f"comma-separated, of {', '.join(ENGINES)} (default all)")
     p.add_argument("--batch", type=int, help="interior collocation points (default: the problem's, 10000)")
-    p.add_argument("--repeat", type=int, default=10, help="timed evaluations (default 10)")
+    p.add_argument("--repeat", type=int, default=20, help="timed evaluations per engine, taken in turns (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed evaluations first (default 3)")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows instead of the table")
     p.set_defaults(func=cmd_bench)

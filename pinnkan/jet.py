@@ -2,7 +2,10 @@
 
 A :class:`Jet` holds, per point and output field, the value, the gradient and
 the diagonal of the Hessian — everything the residuals of the standard PINN
-benchmarks need (DESIGN.md §4). Two engines build it:
+benchmarks need (DESIGN.md §4) — or, for problems that declare
+``hessian = "laplacian"``, only the Laplacian in place of the diagonal (one row
+instead of D, which is what makes forward jets pay off for MLPs). Two engines
+build it:
 
 - :func:`autograd_jet` — nested reverse mode (``torch.autograd.grad`` with
   ``create_graph=True``); works for any callable, the reference.
@@ -28,7 +31,8 @@ class Jet:
 
     ``coords`` names the D input coordinates and ``fields`` the F outputs. With a
     single field, ``val``, ``d`` and ``dd`` return (N,) tensors; with several,
-    select one first with ``jet["name"]``.
+    select one first with ``jet["name"]``. A Laplacian-only jet has ``diag`` None
+    and ``laplacian`` (N, F); it answers ``lap()`` and refuses ``dd``.
     """
 
     value: Tensor
@@ -36,6 +40,7 @@ class Jet:
     diag: Tensor | None
     coords: tuple[str, ...]
     fields: tuple[str, ...]
+    laplacian: Tensor | None = None
 
     def __getitem__(self, field: str) -> Jet:
         j = self.fields.index(field)
@@ -46,6 +51,7 @@ class Jet:
             None if self.diag is None else self.diag[..., pick],
             self.coords,
             (field,),
+            None if self.laplacian is None else self.laplacian[:, pick],
         )
 
     def _single(self, t: Tensor) -> Tensor:
@@ -67,11 +73,20 @@ class Jet:
     def dd(self, coord: str) -> Tensor:
         """(N,) second derivative along ``coord``."""
         if self.diag is None:
+            if self.laplacian is not None:
+                raise ValueError(
+                    "this jet carries the Laplacian only (the problem declares hessian = 'laplacian'): "
+                    "use jet.lap(), or declare hessian = 'diag'"
+                )
             raise ValueError("this jet was computed without second derivatives")
         return self._single(self.diag[:, self.coords.index(coord)])
 
     def lap(self, coords: Sequence[str] | None = None) -> Tensor:
         """(N,) sum of second derivatives over ``coords`` (default: all)."""
+        if self.diag is None and self.laplacian is not None:
+            if coords is not None and set(coords) != set(self.coords):
+                raise ValueError("this jet carries the full Laplacian only: declare hessian = 'diag' for partial sums")
+            return self._single(self.laplacian)
         return sum(self.dd(c) for c in (coords or self.coords))
 
 
@@ -82,11 +97,13 @@ def autograd_jet(
     coords: tuple[str, ...],
     fields: tuple[str, ...],
     create_graph: bool = True,
+    laplacian: bool = False,
 ) -> Jet:
     """Jet of ``fn`` at x (N, D) by nested reverse-mode autograd.
 
     fn maps (N, D) to (N, F). With ``create_graph`` the result can be
-    differentiated again (training); without it, it is detached from x.
+    differentiated again (training); without it, it is detached from x. With
+    ``laplacian`` (and order 2) the jet keeps the Laplacian in place of the diagonal.
     """
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
@@ -114,6 +131,8 @@ def autograd_jet(
     if not create_graph:
         u, grad = u.detach(), grad.detach()
         diag = None if diag is None else diag.detach()
+    if laplacian and diag is not None:
+        return Jet(u, grad, None, coords, fields, diag.sum(1))
     return Jet(u, grad, diag, coords, fields)
 
 
@@ -121,30 +140,37 @@ def autograd_jet(
 class Rows:
     """A jet in the layer-stacked layout surrogates propagate.
 
-    rows: (N, S, n) with S = 1 + D*(order >= 1) + D*(order >= 2): row 0 the value,
-    then D gradient rows, then D Hessian-diagonal rows. Stacking lets a linear map
-    act on all parts in one matmul.
+    rows: (N, S, n) with S = 1 + D*(order >= 1) + K*(order >= 2): row 0 the value,
+    then D gradient rows, then K = D Hessian-diagonal rows, or K = 1 Laplacian row
+    when ``laplacian``. Stacking lets a linear map act on all parts in one matmul.
     """
 
     rows: Tensor
     dim: int
     order: int
+    laplacian: bool = False
+
+    @property
+    def n_second(self) -> int:
+        """K, the number of second-order rows (0 below order 2)."""
+        return 0 if self.order < 2 else (1 if self.laplacian else self.dim)
 
     @classmethod
-    def of_input(cls, x: Tensor, order: int, scale: Tensor, shift: Tensor) -> Rows:
+    def of_input(cls, x: Tensor, order: int, scale: Tensor, shift: Tensor, laplacian: bool = False) -> Rows:
         """Rows of the affine input map z = scale * x + shift; x (N, D)."""
         n, d = x.shape
         parts = [(x * scale + shift).unsqueeze(1)]
         if order >= 1:
             parts.append(torch.diag(scale).expand(n, d, d))
         if order >= 2:
-            parts.append(x.new_zeros(n, d, d))
-        return cls(torch.cat(parts, dim=1), d, order)
+            parts.append(x.new_zeros(n, 1 if laplacian else d, d))
+        return cls(torch.cat(parts, dim=1), d, order, laplacian)
 
     def pointwise(self, f0: Tensor, f1: Tensor | None, f2: Tensor | None) -> Rows:
         """Rows of phi(h) from phi, phi', phi'' at the value row h, each (N, n).
 
-        grad: phi'(h) dh; diag: phi''(h) dh^2 + phi'(h) d2h (DESIGN.md §4).
+        grad: phi'(h) dh; diag: phi''(h) dh^2 + phi'(h) d2h (DESIGN.md §4); the
+        Laplacian row sums the dh^2 term over the D directions.
         """
         d = self.dim
         parts = [f0.unsqueeze(1)]
@@ -153,10 +179,18 @@ class Rows:
             _, dh = self.rows.split([1, d], dim=1)
             parts.append(f1.unsqueeze(1) * dh)
         elif self.order >= 2:
-            _, dh, d2h = self.rows.split([1, d, d], dim=1)
+            _, dh, d2h = self.rows.split([1, d, self.n_second], dim=1)
             parts.append(f1.unsqueeze(1) * dh)
-            parts.append(f2.unsqueeze(1) * dh.square() + f1.unsqueeze(1) * d2h)
-        return Rows(torch.cat(parts, dim=1), self.dim, self.order)
+            sq = dh.square().sum(1, keepdim=True) if self.laplacian else dh.square()
+            parts.append(f2.unsqueeze(1) * sq + f1.unsqueeze(1) * d2h)
+        return Rows(torch.cat(parts, dim=1), self.dim, self.order, self.laplacian)
+
+    def to_laplacian(self) -> Rows:
+        """The same jet with its D diagonal rows summed into one Laplacian row."""
+        if self.order < 2 or self.laplacian:
+            return self
+        value, grad, diag = self.parts()
+        return Rows(torch.cat([value.unsqueeze(1), grad, diag.sum(1, keepdim=True)], 1), self.dim, 2, True)
 
     @property
     def value(self) -> Tensor:
@@ -164,20 +198,24 @@ class Rows:
         return self.rows[:, 0]
 
     def parts(self) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """value (N, n), grad (N, D, n) or None, diag (N, D, n) or None."""
+        """value (N, n), grad (N, D, n) or None, second-order rows (N, K, n) or None."""
         d = self.dim
-        sizes = [1, d, d][: self.order + 1]
+        sizes = [1, d, self.n_second][: self.order + 1]
         pieces = list(self.rows.split(sizes, dim=1)) + [None] * (2 - self.order)
         return pieces[0].squeeze(1), pieces[1], pieces[2]
 
     def to_jet(self, coords: tuple[str, ...], fields: tuple[str, ...]) -> Jet:
-        value, grad, diag = self.parts()
-        return Jet(value, grad, diag, coords, fields)
+        value, grad, second = self.parts()
+        if self.laplacian and second is not None:
+            return Jet(value, grad, None, coords, fields, second.squeeze(1))
+        return Jet(value, grad, second, coords, fields)
 
 
-def forward_jet(model, x: Tensor, order: int, coords: tuple[str, ...], fields: tuple[str, ...]) -> Jet:
+def forward_jet(
+    model, x: Tensor, order: int, coords: tuple[str, ...], fields: tuple[str, ...], laplacian: bool = False
+) -> Jet:
     """Jet of a surrogate at x (N, D) by forward propagation (``model.forward_jet``)."""
-    return model.forward_jet(x, order).to_jet(coords, fields)
+    return model.forward_jet(x, order, laplacian=laplacian).to_jet(coords, fields)
 
 
 def supports_forward(model) -> bool:
@@ -194,20 +232,19 @@ def resolve_engine(name: str, model, needs_mixed: bool = False) -> str:
         why = "the problem needs mixed partials" if needs_mixed else "the surrogate has no forward_jet"
         raise ValueError(f"derivatives=forward is not available: {why}")
     if name == "auto":
-        # surrogates whose jet costs more than nested autograd say so (MLP: its 1 + 2D rows of
-        # matmuls alone outweigh autograd on the CPU, see `pinnkan bench`)
-        prefers = getattr(model, "prefers_forward", True)
-        return "forward" if can_forward and prefers else "autograd"
+        return "forward" if can_forward else "autograd"
     return name
 
 
-def compute_jet(engine: str, model, x: Tensor, order: int, coords, fields, create_graph: bool = True) -> Jet:
-    """Jet of the surrogate at x with the named (resolved) engine."""
+def compute_jet(
+    engine: str, model, x: Tensor, order: int, coords, fields, create_graph: bool = True, laplacian: bool = False
+) -> Jet:
+    """Jet of the surrogate at x with the named (resolved) engine; see :class:`Jet` for ``laplacian``."""
     if order == 0:
         return Jet(model(x), None, None, coords, fields)
     if engine == "forward":
         if create_graph:
-            return forward_jet(model, x, order, coords, fields)
+            return forward_jet(model, x, order, coords, fields, laplacian)
         with torch.no_grad():
-            return forward_jet(model, x, order, coords, fields)
-    return autograd_jet(model, x, order, coords, fields, create_graph=create_graph)
+            return forward_jet(model, x, order, coords, fields, laplacian)
+    return autograd_jet(model, x, order, coords, fields, create_graph=create_graph, laplacian=laplacian)

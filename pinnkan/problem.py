@@ -193,6 +193,9 @@ class Problem:
     params: ClassVar[dict[str, float]] = {}
     # derivatives the residual needs: order 2 = value, gradient, Hessian diagonal
     order: ClassVar[int] = 2
+    # "laplacian" when the residual uses second derivatives only through jet.lap()
+    # over all coords: jets then carry one Laplacian row instead of D diagonal rows
+    hessian: ClassVar[str] = "diag"
     mixed_partials: ClassVar[bool] = False
     # default settings: any of n_interior, n_boundary, alpha, width, grids, steps, ...
     defaults: ClassVar[dict[str, Any]] = {}
@@ -270,6 +273,9 @@ class Problem:
         return self.domain.sample(2**14, seed=0)
 
 
+HESSIANS = ("diag", "laplacian")
+
+
 def validate(cls: type) -> list[str]:
     """What a problem class lacks to be usable; [] when complete."""
     missing = []
@@ -289,6 +295,8 @@ def validate(cls: type) -> list[str]:
         missing.append("conditions")
     if cls.exact is Problem.exact and cls.reference is Problem.reference:
         missing.append("exact(self, x) or reference(self)")
+    if getattr(cls, "hessian", "diag") not in HESSIANS:
+        missing.append(f"hessian one of {', '.join(HESSIANS)} (not {cls.hessian!r})")
     if cls.time is not None and cls.time not in cls.coords:
         missing.append(f"time coordinate {cls.time!r} in coords")
     return missing

@@ -108,7 +108,7 @@ class Trainer:
         """loss, pde_loss, bc_loss, ic_loss (scalars; ic_loss only with initial conditions)."""
         p, m, e = self.problem, self.model, self.engine
         x = self.points.interior
-        jet = compute_jet(e, m, x, p.order, p.coords, p.fields)
+        jet = compute_jet(e, m, x, p.order, p.coords, p.fields, laplacian=p.hessian == "laplacian")
         pde = p.residual(x, jet).square().mean()
         terms = {"pde_loss": pde}
         for cond, xc in zip(p.conditions, self.points.conditions):

@@ -21,6 +21,7 @@ class Poisson(Problem):
     coords = ("x", "y")
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
+    hessian = "laplacian"
     defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01}
 
     def forcing(self, x: Tensor) -> Tensor:
@@ -45,6 +46,7 @@ class PoissonSinSin(Problem):
     coords = ("x", "y")
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
+    hessian = "laplacian"
     defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01}
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
@@ -86,6 +88,7 @@ class PoissonND(Problem):
     coords = tuple(f"x{i}" for i in range(1, 6))
     domain = Box((0.0,) * 5, (1.0,) * 5)
     conditions = (Dirichlet(),)
+    hessian = "laplacian"
     params = {"d": 5}
     defaults = {"n_interior": 10000, "n_boundary": 2000, "alpha": 0.1, "kan_hidden": [5], "grids": [5, 10]}
 

@@ -128,6 +128,7 @@ def test_laplacian_and_field_selection(box2):
 def test_engine_resolution(box2):
     kan = KAN([2, 3, 1], *box2)
     assert resolve_engine("auto", kan) == "forward"
+    assert resolve_engine("auto", MLP([2, 4, 1], *box2)) == "forward"
     assert resolve_engine("auto", kan, needs_mixed=True) == "autograd"
     with pytest.raises(ValueError):
         resolve_engine("forward", kan, needs_mixed=True)
@@ -177,3 +178,88 @@ def test_compiled_kernels_order_one(box2):
         out.append([j.grad] + [p.grad.clone() for p in model.parameters()])
     for a, b in zip(*out):
         assert rel_err(a, b) < 1e-10
+
+
+def _mlp_outputs(model, x, order, laplacian):
+    """Jet rows and parameter gradients of a loss that weighs every row differently."""
+    model.zero_grad()
+    r = model.forward_jet(x, order, laplacian).rows
+    weights = torch.linspace(0.5, 2.0, r[0].numel(), dtype=r.dtype).view(r.shape[1:])
+    (r.pow(2) * weights).sum().backward()
+    return [r.detach().clone()] + [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+@pytest.mark.parametrize("order,laplacian", [(1, False), (2, False), (2, True)])
+@pytest.mark.parametrize("widths", [[2, 16, 12, 1], [3, 8, 8, 8, 2], [1, 10, 1]])
+def test_mlp_fused_jet_matches_reference(backend, order, laplacian, widths):
+    """MLPJet (compiled kernels or its PyTorch ops) against Rows through plain autograd: rows and gradients."""
+    from pinnkan.surrogates import mlp_jet
+
+    d = widths[0]
+    model = MLP(widths, -torch.rand(d) - 0.5, torch.rand(d) + 0.5)
+    x = torch.rand(300, d) * 2 - 1
+    mlp_jet.BACKEND = backend
+    try:
+        fused = _mlp_outputs(model, x, order, laplacian)
+    finally:
+        mlp_jet.BACKEND = "auto"
+    model.fused = False
+    ref = _mlp_outputs(model, x, order, laplacian)
+    for a, b in zip(fused, ref):
+        assert rel_err(a, b) < 1e-10
+
+
+def test_mlp_fused_jet_float32_and_autograd(box2):
+    model = MLP([2, 32, 32, 1], *box2)
+    x = torch.rand(400, 2) * 2 - 1
+    ref = autograd_jet(model, x, 2, C2, F1)
+    lap = forward_jet(model, x, 2, C2, F1, laplacian=True)
+    assert rel_err(lap.lap(), ref.lap()) < 1e-10
+    j = forward_jet(model.float(), x.float(), 2, C2, F1)
+    for part in ("value", "grad", "diag"):
+        assert rel_err(getattr(j, part).double(), getattr(ref, part)) < 1e-5, part
+
+
+def test_mlp_forward_jet_matches_finite_differences(box2):
+    model = MLP([2, 20, 20, 1], *box2)
+    x = torch.rand(64, 2) * 1.6 - 0.8
+    j = forward_jet(model, x, 2, C2, F1)
+    jl = forward_jet(model, x, 2, C2, F1, laplacian=True)
+    eps = 1e-4
+    fd_lap = 0
+    for a in range(2):
+        e = torch.zeros(2)
+        e[a] = eps
+        up, mid, dn = model(x + e)[:, 0], model(x)[:, 0], model(x - e)[:, 0]
+        assert torch.allclose(j.d(C2[a]), (up - dn) / (2 * eps), atol=1e-7)
+        assert torch.allclose(j.dd(C2[a]), (up - 2 * mid + dn) / eps**2, atol=1e-5)
+        fd_lap = fd_lap + (up - 2 * mid + dn) / eps**2
+    assert torch.allclose(jl.lap(), fd_lap, atol=1e-5)
+
+
+@pytest.mark.parametrize("laplacian", [False, True])
+def test_mlp_jet_gradcheck(box2, laplacian):
+    from pinnkan.surrogates.mlp_jet import MLPJet, second_order_weights
+
+    model = MLP([2, 5, 4, 2], *box2)
+    x = torch.rand(7, 2) * 2 - 1
+    params = [p.detach().clone().requires_grad_(True) for p in model.parameters()]
+    c = second_order_weights(2, laplacian, x)
+    assert torch.autograd.gradcheck(lambda *ps: MLPJet.apply(x, model.in_scale, c, *ps), params)
+
+
+@pytest.mark.parametrize("name", ["kan", "mlp"])
+def test_laplacian_only_jet(box2, name):
+    model = _models(box2)[name]
+    x = torch.rand(50, 2) * 2 - 1
+    full = forward_jet(model, x, 2, C2, ("u", "v"))
+    for engine in (forward_jet, autograd_jet):
+        j = engine(model, x, 2, C2, ("u", "v"), laplacian=True)
+        assert j.diag is None
+        assert rel_err(j["v"].lap(), full["v"].lap()) < 1e-12
+        assert rel_err(j.grad, full.grad) < 1e-12
+        with pytest.raises(ValueError, match="Laplacian only"):
+            j["u"].dd("x")
+        with pytest.raises(ValueError, match="full Laplacian"):
+            j["u"].lap(["x"])

@@ -34,9 +34,14 @@ class Surrogate(nn.Module):
         """x (N, D) -> (N, F)."""
         return self.body(x * self.in_scale + self.in_shift)
 
-    def forward_jet(self, x: Tensor, order: int) -> Rows:
-        """Value and derivatives up to ``order`` (0, 1, 2) as stacked rows (N, S, F)."""
-        return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift))
+    def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
+        """Value and derivatives up to ``order`` (0, 1, 2) as stacked rows (N, S, F).
+
+        With ``laplacian`` the second-order rows are summed into one (see :class:`Rows`);
+        surrogates that can propagate that row natively override this.
+        """
+        rows = self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift))
+        return rows.to_laplacian() if laplacian else rows
 
     def body(self, z: Tensor) -> Tensor:
         raise NotImplementedError

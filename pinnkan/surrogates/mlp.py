@@ -11,18 +11,20 @@ from torch import Tensor, nn
 
 from pinnkan.jet import Rows
 from pinnkan.surrogates.base import Surrogate
+from pinnkan.surrogates.mlp_jet import MLPJet, second_order_weights
 
 
 class MLP(Surrogate):
     """widths [D, h1, ..., F]; tanh between layers, Xavier-normal init, zero biases."""
 
     kind = "mlp"
-    # measured (pinnkan bench): forward jets cost 1.5-2x nested autograd for tanh MLPs
-    prefers_forward = False
 
     def __init__(self, widths: Sequence[int], lo: Tensor, hi: Tensor) -> None:
         super().__init__(lo, hi)
         self.widths = list(widths)
+        # fused: the whole jet as one autograd node (mlp_jet.py); False propagates Rows
+        # through plain PyTorch ops, the reference the fused node is tested against
+        self.fused = True
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         for layer in self.layers:
             nn.init.normal_(layer.weight, std=math.sqrt(2.0 / sum(layer.weight.shape)))
@@ -35,13 +37,26 @@ class MLP(Surrogate):
                 z = torch.tanh(z)
         return z
 
+    def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
+        if not self.fused or order == 0 or len(self.layers) < 2 or x.requires_grad:
+            # the fused node gives no gradient to x
+            return super().forward_jet(x, order, laplacian) if not laplacian else self._rows_jet(x, order)
+        c = None if order == 1 else second_order_weights(x.shape[1], laplacian, x)
+        params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
+        y = MLPJet.apply(x * self.in_scale + self.in_shift, self.in_scale, c, *params)  # (F, R, N)
+        return Rows(y.permute(2, 1, 0), x.shape[1], order, laplacian and order >= 2)
+
+    def _rows_jet(self, x: Tensor, order: int) -> Rows:
+        """Laplacian-only rows through plain PyTorch ops (the reference of the fused node)."""
+        return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian=True))
+
     def body_jet(self, r: Rows) -> Rows:
         for i, layer in enumerate(self.layers):
             rows = r.rows @ layer.weight.T
             # bias shifts the value only; derivative rows are linear images
             value, rest = rows.split([1, rows.shape[1] - 1], dim=1)
             rows = torch.cat([value + layer.bias, rest], dim=1)
-            r = Rows(rows, r.dim, r.order)
+            r = Rows(rows, r.dim, r.order, r.laplacian)
             if i < len(self.layers) - 1:
                 t = torch.tanh(r.value)
                 t1 = 1 - t * t

@@ -1,0 +1,73 @@
+"""`pinnkan bench`: rows, table and the command line (tiny sizes; figures are not asserted)."""
+
+import json
+
+import pytest
+
+from pinnkan.bench import run_bench, table
+from pinnkan.cli import main
+
+KEYS = {"problem", "model", "width", "grid", "dtype", "batch", "engine", "median_ms", "peak_mb"}
+
+
+def test_run_bench_rows_and_table():
+    rows = run_bench(
+        models=[("kan", [2, 3, 1], 5), ("mlp", [2, 8, 8, 1], None)],
+        dtypes=("float64",),
+        n_interior=64,
+        n_boundary=16,
+        repeat=2,
+        warmup=1,
+        progress=False,
+    )
+    assert [(r["model"], r["engine"]) for r in rows] == [
+        ("kan", "autograd"),
+        ("kan", "autograd-local"),
+        ("kan", "forward"),
+        ("mlp", "autograd"),
+        ("mlp", "forward"),
+    ]
+    for r in rows:
+        assert set(r) == KEYS and r["batch"] == 64 and r["median_ms"] > 0 and r["peak_mb"] > 0
+    text = table(rows)
+    assert text.count("\n") == 1 + len(rows) and "1.0x" in text
+
+
+def test_bench_json_from_the_command_line(capsys):
+    code = main(
+        [
+            "bench",
+            "--model",
+            "mlp",
+            "--width",
+            "2,6,1",
+            "--dtype",
+            "float32",
+            "--batch",
+            "50",
+            "--repeat",
+            "2",
+            "--warmup",
+            "1",
+            "--json",
+        ]
+    )
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["engine"] for r in rows} == {"autograd", "forward"}
+    assert all(set(r) == KEYS and r["dtype"] == "float32" for r in rows)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--model", "rbf"], "--model"),
+        (["--dtype", "float16"], "--dtype"),
+        (["--engines", "magic"], "--engines"),
+        (["--batch", "0"], "--batch"),
+    ],
+)
+def test_bench_refuses_bad_options(capsys, argv, message):
+    assert main(["bench", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
