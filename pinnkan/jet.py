@@ -25,6 +25,10 @@ from torch import Tensor
 ENGINES = ("auto", "autograd", "forward")
 
 
+class JetError(ValueError):
+    """A residual asked a jet for something it does not hold (unknown name, missing order)."""
+
+
 @dataclass
 class Jet:
     """value (N, F); grad and diag (N, D, F) or None when not computed.
@@ -43,6 +47,8 @@ class Jet:
     laplacian: Tensor | None = None
 
     def __getitem__(self, field: str) -> Jet:
+        if field not in self.fields:
+            raise JetError(f"jet has no field {field!r}; fields: {', '.join(self.fields)}")
         j = self.fields.index(field)
         pick = slice(j, j + 1)
         return Jet(
@@ -56,7 +62,7 @@ class Jet:
 
     def _single(self, t: Tensor) -> Tensor:
         if len(self.fields) != 1:
-            raise ValueError(f"jet has fields {self.fields}: select one with jet[name]")
+            raise JetError(f"jet has fields {self.fields}: select one with jet[name]")
         return t[..., 0]
 
     @property
@@ -67,25 +73,30 @@ class Jet:
     def d(self, coord: str) -> Tensor:
         """(N,) first derivative along ``coord``."""
         if self.grad is None:
-            raise ValueError("this jet was computed without first derivatives")
-        return self._single(self.grad[:, self.coords.index(coord)])
+            raise JetError("this jet was computed without first derivatives")
+        return self._single(self.grad[:, self._axis(coord)])
+
+    def _axis(self, coord: str) -> int:
+        if coord not in self.coords:
+            raise JetError(f"jet has no coordinate {coord!r}; coords: {', '.join(self.coords)}")
+        return self.coords.index(coord)
 
     def dd(self, coord: str) -> Tensor:
         """(N,) second derivative along ``coord``."""
         if self.diag is None:
             if self.laplacian is not None:
-                raise ValueError(
+                raise JetError(
                     "this jet carries the Laplacian only (the problem declares hessian = 'laplacian'): "
                     "use jet.lap(), or declare hessian = 'diag'"
                 )
-            raise ValueError("this jet was computed without second derivatives")
-        return self._single(self.diag[:, self.coords.index(coord)])
+            raise JetError("this jet was computed without second derivatives")
+        return self._single(self.diag[:, self._axis(coord)])
 
     def lap(self, coords: Sequence[str] | None = None) -> Tensor:
         """(N,) sum of second derivatives over ``coords`` (default: all)."""
         if self.diag is None and self.laplacian is not None:
             if coords is not None and set(coords) != set(self.coords):
-                raise ValueError("this jet carries the full Laplacian only: declare hessian = 'diag' for partial sums")
+                raise JetError("this jet carries the full Laplacian only: declare hessian = 'diag' for partial sums")
             return self._single(self.laplacian)
         return sum(self.dd(c) for c in (coords or self.coords))
 

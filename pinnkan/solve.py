@@ -14,7 +14,7 @@ import torch
 from pinnkan import plots
 from pinnkan.config import resolve
 from pinnkan.errors import UserError
-from pinnkan.jet import resolve_engine
+from pinnkan.jet import JetError, compute_jet, resolve_engine
 from pinnkan.metrics import ErrorTracker
 from pinnkan.output import RunDir, atomic_write, write_csv, write_json
 from pinnkan.problem import Problem
@@ -56,7 +56,21 @@ def prepare(cfg: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], 
         engine = resolve_engine(r["derivatives"], model, problem.mixed_partials)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    check_residual(problem, model, engine)
     return cfg, problem, model, engine
+
+
+def check_residual(problem: Problem, model: torch.nn.Module, engine: str) -> None:
+    """Evaluate the residual once on a few points, so that a residual asking its jet for
+    something it does not hold fails here, in one line, not after the run has started."""
+    param = next(model.parameters())
+    x = torch.as_tensor(problem.interior(4, seed=0), dtype=param.dtype, device=param.device)
+    lap = problem.hessian == "laplacian"
+    try:
+        jet = compute_jet(engine, model, x, problem.order, problem.coords, problem.fields, False, lap)
+        problem.residual(x, jet)
+    except JetError as exc:
+        raise UserError(f"problem {problem.name!r}: residual: {exc}") from None
 
 
 def default_out(cfg: dict[str, dict[str, Any]]) -> str:

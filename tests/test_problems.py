@@ -113,6 +113,7 @@ def test_user_problem_file_loads(tmp_path):
         ),
         (GOOD.replace("    domain = Box((0.0,), (1.0,))\n", ""), "missing domain"),
         (GOOD.replace('    conditions = (Dirichlet(faces=("x-", "x+")),)\n', ""), "missing conditions"),
+        (GOOD.replace("    domain = Box", '    hessian = "trace"\n    domain = Box'), "hessian one of diag, laplacian"),
     ],
 )
 def test_broken_user_problem_files_are_refused(tmp_path, text, message):

@@ -1,10 +1,11 @@
 """Compiled CPU kernels (numba) for the tanh rows of mlp_jet.py.
 
 One pass over the (n, R, N) rows per layer and direction instead of the dozen
-elementwise PyTorch ops of ``tanh_rows`` / ``tanh_rows_backward`` (same math,
-tested against them). Parallel over features; the loops over points are the
-innermost so that they vectorise. ``mode``: 0 first order only, 1 Hessian
-diagonal (K = D), 2 Laplacian (K = 1).
+elementwise PyTorch ops of ``tanh_rows``, ``tanh_rows_backward``, ``first_rows``
+and ``first_backward`` (same math, tested against them). Parallel over
+features; the loops over points are innermost so that they vectorise. tanh
+itself is not computed here (numba's scalar tanh is slow): callers pass t.
+``mode``: 0 first order only, 1 Hessian diagonal (K = D), 2 Laplacian (K = 1).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ try:
     AVAILABLE = True
 except ImportError:  # pragma: no cover - numba is a declared dependency
     AVAILABLE = False
-
-MODES = {"none": 0, "diag": 1, "lap": 2}
 
 if AVAILABLE:
 

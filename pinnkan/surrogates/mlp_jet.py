@@ -53,21 +53,19 @@ def _compiled(z: Tensor) -> bool:
     return BACKEND == "auto" and z.device.type == "cpu" and mlp_cpu.AVAILABLE
 
 
-def _tanh(z: Tensor, bias: Tensor | None = None) -> Tensor:
+def _tanh(z: Tensor, bias: Tensor) -> Tensor:
     """tanh(z + bias[:, None]) for z (n, N), a new contiguous tensor.
 
-    On the CPU numpy's SIMD tanh is several times faster than torch.tanh (same accuracy).
+    On the CPU numpy's SIMD tanh is faster than torch.tanh (3.5x in float32, 1.6x in
+    float64 on the 2-core CI machine) at the same accuracy.
     """
     if not _compiled(z):
-        return torch.tanh(z if bias is None else z + bias.unsqueeze(1))
+        return torch.tanh(z + bias.unsqueeze(1))
     import numpy as np
 
     out = torch.empty(z.shape, dtype=z.dtype)
     o = out.numpy()
-    if bias is None:
-        o[...] = z.detach().numpy()
-    else:
-        np.add(z.detach().numpy(), bias.detach().numpy()[:, None], out=o)
+    np.add(z.detach().numpy(), bias.detach().numpy()[:, None], out=o)
     np.tanh(o, out=o)
     return out
 
