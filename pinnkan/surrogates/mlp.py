@@ -39,16 +39,13 @@ class MLP(Surrogate):
 
     def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
         if not self.fused or order == 0 or len(self.layers) < 2 or x.requires_grad:
-            # the fused node gives no gradient to x
-            return super().forward_jet(x, order, laplacian) if not laplacian else self._rows_jet(x, order)
+            # plain PyTorch ops on Rows (a Laplacian row included): the reference, and the path
+            # when x needs a gradient, which the fused node does not give
+            return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian))
         c = None if order == 1 else second_order_weights(x.shape[1], laplacian, x)
         params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
         y = MLPJet.apply(x * self.in_scale + self.in_shift, self.in_scale, c, *params)  # (F, R, N)
         return Rows(y.permute(2, 1, 0), x.shape[1], order, laplacian and order >= 2)
-
-    def _rows_jet(self, x: Tensor, order: int) -> Rows:
-        """Laplacian-only rows through plain PyTorch ops (the reference of the fused node)."""
-        return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian=True))
 
     def body_jet(self, r: Rows) -> Rows:
         for i, layer in enumerate(self.layers):

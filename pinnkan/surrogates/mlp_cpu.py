@@ -103,8 +103,9 @@ if AVAILABLE:
             db[i] = acc
 
     @njit(parallel=True, fastmath=True, cache=True)
-    def first_forward(t, a, c, mode, h):  # pragma: no cover - compiled
-        """Rows of the first tanh layer: t (n, N) its values, a (n, D) its constant gradient rows."""
+    def first_forward(t, a, q, mode, h):  # pragma: no cover - compiled
+        """Rows of the first tanh layer: t (n, N) its values, a (n, D) its constant gradient rows,
+        q (n, K) = (a * a) @ C.T."""
         n, m = t.shape
         dim = a.shape[1]
         for i in prange(n):
@@ -114,13 +115,10 @@ if AVAILABLE:
                 for j in range(m):
                     h[i, 1 + d, j] = (1.0 - t[i, j] * t[i, j]) * a[i, d]
             if mode > 0:
-                for k in range(c.shape[0]):
-                    q = 0.0
-                    for d in range(dim):
-                        q += c[k, d] * a[i, d] * a[i, d]
+                for k in range(q.shape[1]):
                     for j in range(m):
                         tt = t[i, j]
-                        h[i, 1 + dim + k, j] = -2.0 * tt * (1.0 - tt * tt) * q
+                        h[i, 1 + dim + k, j] = -2.0 * tt * (1.0 - tt * tt) * q[i, k]
 
     @njit(parallel=True, fastmath=True, cache=True)
     def first_backward(dh, t, a, x, scale, q, mode, gw, gb):  # pragma: no cover - compiled

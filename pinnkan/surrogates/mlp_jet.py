@@ -145,23 +145,29 @@ def tanh_rows_backward(
     return dz, dz[:, 0].sum(1)
 
 
+def _first_q(a: Tensor, c: Tensor | None) -> Tensor:
+    """q (n, K) of the first layer, whose gradient rows a (n, D) are the same at every point."""
+    return a.new_zeros(a.shape[0], 1) if c is None else (a * a) @ c.T
+
+
 def first_rows(t: Tensor, a: Tensor, c: Tensor | None) -> Tensor:
-    """Rows of tanh of the first layer: t = tanh(z0) (n, N), a = W1 (n, D) -> (n, R, N)."""
+    """Rows of tanh of the first layer: t = tanh(z0) (n, N), a = W1 * scale (n, D) -> (n, R, N)."""
     n, m = t.shape
     dim = a.shape[1]
     k = 0 if c is None else c.shape[0]
     h = t.new_empty(n, 1 + dim + k, m)
+    q = _first_q(a, c)
     if _compiled(t):
         from pinnkan.surrogates import mlp_cpu
 
-        cc = t.new_zeros(1, dim) if c is None else c
-        mlp_cpu.first_forward(t.detach().numpy(), a.detach().contiguous().numpy(), cc.numpy(), _mode(c), h.numpy())
+        mlp_cpu.first_forward(
+            t.detach().numpy(), a.detach().contiguous().numpy(), q.detach().contiguous().numpy(), _mode(c), h.numpy()
+        )
         return h
     s = 1 - t * t
     h[:, 0] = t
     h[:, 1 : 1 + dim] = s.unsqueeze(1) * a.unsqueeze(2)
     if c is not None:
-        q = (a * a) @ c.T  # (n, K)
         h[:, 1 + dim :] = -2 * (t * s).unsqueeze(1) * q.unsqueeze(2)
     return h
 
@@ -178,7 +184,7 @@ def first_backward(
         from pinnkan.surrogates import mlp_cpu
 
         gw, gb = a.new_empty(n, dim), a.new_empty(n)
-        q = t.new_zeros(n, 1) if c is None else (a * a) @ c.T
+        q = _first_q(a, c)
         mlp_cpu.first_backward(
             dh.detach().contiguous().numpy(),
             t.detach().numpy(),
