@@ -85,6 +85,30 @@ def measure(cases: list, repeat: int, warmup: int) -> list[tuple[float, float]]:
     return out
 
 
+def profile_ops(trainer, model, repeat: int = 5, top: int = 8) -> str:
+    """Where one evaluation's time goes: the ops with the most self CPU time over ``repeat`` evaluations.
+
+    Fused autograd nodes (KANLayerJet, MLPJet and their backwards) count their compiled
+    kernels as self time; matmuls are aten::mm / aten::addmm.
+    """
+    from torch.profiler import ProfilerActivity, profile, schedule
+
+    once = _evaluation(trainer, model)
+    once()
+    # the profiler's own start-up lands in the skipped steps, not in the figures
+    with profile(activities=[ProfilerActivity.CPU], schedule=schedule(wait=1, warmup=2, active=repeat)) as prof:
+        for _ in range(repeat + 3):
+            once()
+            prof.step()
+    stats = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in stats) or 1.0
+    lines = [f"    {'op':<28} {'ms/eval':>8} {'share':>6}"]
+    for e in stats[:top]:
+        ms = e.self_cpu_time_total / 1e3 / repeat
+        lines.append(f"    {e.key[:28]:<28} {ms:8.2f} {100 * e.self_cpu_time_total / total:5.1f}%")
+    return "\n".join(lines)
+
+
 def run_bench(
     problem: str = "poisson",
     models=None,
@@ -95,8 +119,12 @@ def run_bench(
     repeat: int = 20,
     warmup: int = 3,
     progress: bool = True,
+    profile: bool = False,
 ) -> list[dict[str, Any]]:
-    """Rows {problem, model, width, grid, dtype, batch, engine, median_ms, peak_mb}."""
+    """Rows {problem, model, width, grid, dtype, batch, engine, median_ms, peak_mb}.
+
+    With ``profile`` each engine's top ops are printed to stderr after its timings.
+    """
     from pinnkan.registry import get_problem
 
     cls = get_problem(problem)
@@ -126,6 +154,10 @@ def run_bench(
                 rows.append(row)
                 if progress:
                     print(f"  {kind} {width} G={grid} {dtype} {name}: {ms:.1f} ms, {mb:.1f} MB", file=sys.stderr)
+            if profile:
+                for name, (trainer, model) in zip(names, cases):
+                    print(f"  {kind} {width} G={grid} {dtype} {name}, self CPU time by op (profiled):", file=sys.stderr)
+                    print(profile_ops(trainer, model), file=sys.stderr)
             del cases
             gc.collect()
     return rows
@@ -173,7 +205,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None and getattr(args, name) <= 0:
             raise UserError(f"--{name} must be positive")
     rows = run_bench(
-        args.problem, models, dtypes, engines, args.batch, None, args.repeat, args.warmup, progress=not args.json
+        args.problem,
+        models,
+        dtypes,
+        engines,
+        args.batch,
+        None,
+        args.repeat,
+        args.warmup,
+        progress=not args.json,
+        profile=args.profile,
     )
     if args.json:
         print(json.dumps(rows, indent=1))
@@ -203,4 +244,7 @@ def register(sub) -> None:
     p.add_argument("--repeat", type=int, default=20, help="timed evaluations per engine, taken in turns (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed evaluations first (default 3)")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows instead of the table")
+    p.add_argument(
+        "--profile", action="store_true", help="also print, per engine, the ops that take the most time (stderr)"
+    )
     p.set_defaults(func=cmd_bench)

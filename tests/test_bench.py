@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pinnkan.bench import run_bench, table
+from pinnkan.bench import _trainer, profile_ops, run_bench, table
 from pinnkan.cli import main
 
 KEYS = {"problem", "model", "width", "grid", "dtype", "batch", "engine", "median_ms", "peak_mb"}
@@ -71,3 +71,11 @@ def test_bench_refuses_bad_options(capsys, argv, message):
     assert main(["bench", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_profile_lists_the_heaviest_ops():
+    trainer, model = _trainer("poisson", "mlp", [2, 8, 8, 1], None, "float64", "forward", "auto", 64, 16)
+    text = profile_ops(trainer, model, repeat=2, top=3)
+    lines = text.splitlines()
+    assert "ms/eval" in lines[0] and len(lines) == 4
+    assert any("MLPJet" in line or "aten::mm" in line for line in lines[1:])
