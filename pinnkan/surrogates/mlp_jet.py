@@ -56,7 +56,7 @@ def _compiled(z: Tensor) -> bool:
 def _tanh(z: Tensor, bias: Tensor) -> Tensor:
     """tanh(z + bias[:, None]) for z (n, N), a new contiguous tensor.
 
-    On the CPU numpy's SIMD tanh is faster than torch.tanh (3.5x in float32, 1.6x in
+    On the CPU numpy's SIMD tanh is faster than torch.tanh (ad-hoc timing: 3.5x in float32, 1.6x in
     float64 on the 2-core CI machine) at the same accuracy.
     """
     if not _compiled(z):
