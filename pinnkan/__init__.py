@@ -1,9 +1,21 @@
-"""pinnkan: physics-informed Kolmogorov–Arnold networks for PDEs, measured against MLPs."""
+"""pinnkan: physics-informed Kolmogorov–Arnold networks for PDEs, measured against MLPs.
 
+The library in three calls (docs/architecture.md has the whole picture)::
+
+    problem = pinnkan.load_problem("poisson")
+    solution = pinnkan.solve(problem, "kan", width=[2, 10, 1], grids=[5, 10, 20])
+    solution.errors["rel_l2"]
+"""
+
+from pinnkan.conditions import Condition, Derivative, Dirichlet, Initial, Periodic
+from pinnkan.domain import Box, Domain
+from pinnkan.errors import UserError
 from pinnkan.jet import Jet, autograd_jet, forward_jet
 from pinnkan.metrics import ErrorTracker
-from pinnkan.problem import Box, Condition, Derivative, Dirichlet, Initial, Periodic, Problem
-from pinnkan.surrogates import KAN, MLP, KANLayer
+from pinnkan.problem import Problem
+from pinnkan.solve import Solution, load_problem, make_surrogate, solve
+from pinnkan.surrogates import KAN, MLP, KANLayer, Surrogate, register_surrogate
+from pinnkan.training import Callback, Phase, register_phase
 
 __version__ = "0.1.0"
 
@@ -11,15 +23,26 @@ __all__ = [
     "KAN",
     "MLP",
     "Box",
+    "Callback",
     "Condition",
     "Derivative",
     "Dirichlet",
+    "Domain",
     "ErrorTracker",
     "Initial",
     "Jet",
     "KANLayer",
     "Periodic",
+    "Phase",
     "Problem",
+    "Solution",
+    "Surrogate",
+    "UserError",
     "autograd_jet",
     "forward_jet",
+    "load_problem",
+    "make_surrogate",
+    "register_phase",
+    "register_surrogate",
+    "solve",
 ]

@@ -4,11 +4,13 @@ Every engine runs in this one process on the same collocation points and the
 same weights; the table reports medians after warm-up and ratios against the
 reference engine. Engines:
 
-- ``autograd``: nested reverse mode over the efficient KAN formulation as
-  efficient-kan has it (Cox–de Boor basis over all G + k splines, once; one matmul).
-  This is the reference. For an MLP it is plain nested autograd.
-- ``autograd-local``: the same, with pinnkan's closed-form k + 1 local bases (KAN only).
-- ``forward``: forward-propagated jets (DESIGN.md §4), first-order backward only.
+- ``autograd``: nested reverse mode over the surrogate's reference formulation
+  (``Surrogate.reference_options``): for a KAN the efficient-kan one (Cox–de Boor
+  basis over all G + k splines, once; one matmul). This is the reference.
+- ``autograd-local``: nested reverse mode over the surrogate as it is (for a KAN,
+  pinnkan's closed-form k + 1 local bases); listed where that differs from the reference.
+- ``forward``: forward-propagated jets (docs/architecture.md), first-order backward
+  only; listed for surrogates that implement them.
 """
 
 from __future__ import annotations
@@ -23,29 +25,37 @@ from typing import Any
 
 import torch
 
-from pinnkan.config import defaults
 from pinnkan.errors import UserError
 from pinnkan.memory import PeakTensorMemory
 
-# (model, width, grid) of the default set
+# (model, width or None for the problem's, grid or None) of the default set
 DEFAULT_MODELS = [("kan", [2, 10, 1], 5), ("kan", [2, 10, 1], 20), ("mlp", [2, 100, 100, 100, 1], None)]
-ENGINES = {
-    "autograd": ("autograd", "recursive"),
-    "autograd-local": ("autograd", "auto"),
-    "forward": ("forward", "auto"),
-}
+ENGINES = ("autograd", "autograd-local", "forward")
 
 
-def _trainer(problem: str, model: str, width, grid, dtype: str, engine: str, basis: str, n_int: int, n_bnd: int):
-    from pinnkan.solve import prepare
-    from pinnkan.train import Collocation, Trainer
+def engines_for(kind: str, wanted) -> list[str]:
+    """The engines of ``wanted`` that apply to surrogate ``kind`` (see the module docstring)."""
+    from pinnkan.surrogates import surrogate_class
 
-    cfg = defaults()
-    cfg["problem"]["name"] = problem
-    cfg["model"].update(kind=model, width=width, grid=grid, basis=basis)
-    cfg["run"].update(dtype=dtype, derivatives=engine)
-    cfg["data"].update(n_interior=n_int, n_boundary=n_bnd)
-    cfg, p, m, e = prepare(cfg)
+    cls = surrogate_class(kind)
+    applies = {"autograd": True, "autograd-local": bool(cls.reference_options), "forward": cls.forward_capable()}
+    return [e for e in wanted if applies[e]]
+
+
+def _trainer(problem, model: str, width, grid, dtype: str, engine: str, n_int: int, n_bnd: int):
+    """A Trainer (no test set) and its surrogate for one engine of ``pinnkan bench``."""
+    from pinnkan.solve import configure, load_problem, prepare
+    from pinnkan.surrogates import surrogate_class
+    from pinnkan.training import Collocation, Trainer
+
+    options = surrogate_class(model).reference_options if engine == "autograd" else {}
+    derivatives = "forward" if engine == "forward" else "autograd"
+    p = load_problem(problem)
+    settings = {"width": width, "dtype": dtype, "derivatives": derivatives, "n_interior": n_int, "n_boundary": n_bnd}
+    if grid is not None:
+        settings["grid"] = grid
+    cfg = configure(p, model, None, {**settings, **options})
+    m, e = prepare(p, model, cfg)
     param = next(m.parameters())
     pts = Collocation.sample(p, cfg["data"], 0, param.dtype, param.device)
     return Trainer(p, m, cfg, None, e, pts), m
@@ -113,7 +123,7 @@ def run_bench(
     problem: str = "poisson",
     models=None,
     dtypes=("float32", "float64"),
-    engines=("autograd", "autograd-local", "forward"),
+    engines=ENGINES,
     n_interior: int | None = None,
     n_boundary: int | None = None,
     repeat: int = 20,
@@ -133,12 +143,12 @@ def run_bench(
     rows = []
     for kind, width, grid in models or DEFAULT_MODELS:
         for dtype in dtypes:
-            names = [e for e in engines if kind == "kan" or e != "autograd-local"]
+            names = engines_for(kind, engines)
             cases = []
             for name in names:
-                engine, basis = ENGINES[name]
                 torch.manual_seed(0)
-                cases.append(_trainer(problem, kind, width, grid, dtype, engine, basis, n_int, n_bnd))
+                cases.append(_trainer(problem, kind, width, grid, dtype, name, n_int, n_bnd))
+            width = list(cases[0][1].widths) if cases and hasattr(cases[0][1], "widths") else width
             for name, (ms, mb) in zip(names, measure(cases, repeat, warmup)):
                 row = {
                     "problem": problem,
@@ -183,21 +193,27 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from pinnkan.config import DTYPES
+    from pinnkan.surrogates import SURROGATES
+
     models = None
     if args.model:
-        if args.model not in ("kan", "mlp"):
-            raise UserError(f"--model {args.model!r} is not allowed; choose one of: kan, mlp")
-        width = [int(v) for v in args.width.split(",")] if args.width else None
-        if args.model == "kan":
+        if args.model not in SURROGATES:
+            raise UserError(f"--model {args.model!r} is not allowed; choose one of: {', '.join(SURROGATES)}")
+        try:
+            width = [int(v) for v in args.width.split(",")] if args.width else None
             grids = [int(g) for g in args.grid.split(",")] if args.grid else [5, 20]
-            models = [("kan", width or [2, 10, 1], g) for g in grids]
+        except ValueError:
+            raise UserError("--width and --grid take comma-separated integers, e.g. 2,10,1") from None
+        if SURROGATES[args.model].has_grid():
+            models = [(args.model, width, g) for g in grids]
         else:
-            models = [("mlp", width or [2, 100, 100, 100, 1], None)]
-    dtypes = tuple(args.dtype.split(",")) if args.dtype else ("float32", "float64")
+            models = [(args.model, width, None)]
+    dtypes = tuple(args.dtype.split(",")) if args.dtype else DTYPES
     for d in dtypes:
-        if d not in ("float32", "float64"):
-            raise UserError(f"--dtype {d!r} is not allowed; choose float32 or float64")
-    engines = tuple(args.engines.split(",")) if args.engines else tuple(ENGINES)
+        if d not in DTYPES:
+            raise UserError(f"--dtype {d!r} is not allowed; choose one of: {', '.join(DTYPES)}")
+    engines = tuple(args.engines.split(",")) if args.engines else ENGINES
     for e in engines:
         if e not in ENGINES:
             raise UserError(f"--engines: unknown engine {e!r}; known: {', '.join(ENGINES)}")
@@ -235,7 +251,9 @@ def register(sub) -> None:
         description="Median time and peak tensor memory of one PINN loss + gradient evaluation, per engine.",
     )
     p.add_argument("--problem", default="poisson", help="problem (default poisson)")
-    p.add_argument("--model", help="kan or mlp (default: KAN [2,10,1] G=5 and G=20, and MLP [2,100,100,100,1])")
+    p.add_argument(
+        "--model", help="a registered surrogate (default: KAN [2,10,1] G=5 and G=20, and MLP [2,100,100,100,1])"
+    )
     p.add_argument("--width", help="layer widths, e.g. 2,10,1")
     p.add_argument("--grid", help="KAN grid sizes, e.g. 5,20")
     p.add_argument("--dtype", help="float32, float64 or both (default both)")

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from pinnkan.config import SCHEMA, defaults, load_toml, merge_toml, set_key
+from pinnkan.config import defaults, load_toml, merge_toml, schema, set_key
 from pinnkan.errors import UserError
 
 # option -> config key; every key is also reachable with --set section.key=value
@@ -43,8 +43,8 @@ class Parser(argparse.ArgumentParser):
 
 def _help(key: str) -> str:
     section, name = key.split(".")
-    k = SCHEMA[section][name]
-    choices = f" [{'|'.join(k.choices)}]" if k.choices else ""
+    k = schema()[section][name]
+    choices = f" [{'|'.join(k.allowed())}]" if k.allowed() else ""
     default = "" if k.default is None else f" (default {k.default})"
     return f"{k.help or name}{choices}{default}"
 
@@ -81,9 +81,9 @@ def config_from_args(args: argparse.Namespace, problem: str | None) -> dict:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from pinnkan.solve import solve
+    from pinnkan.runfolder import solve_config
 
-    solve(config_from_args(args, args.problem))
+    solve_config(config_from_args(args, args.problem))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Run configuration: defaults, TOML files, command-line overrides, resolution.
 
 A configuration is a nested dict ``{section: {key: value}}`` following
-:data:`SCHEMA`. Sources are merged in order — defaults, the problem's own
+:func:`schema`. Sources are merged in order — defaults, the problem's own
 defaults, ``--config FILE``, command-line options — and every key is checked:
 unknown keys and malformed values are :class:`UserError`.
 The ``[problem]`` section holds ``name`` and the problem's parameters.
@@ -21,16 +21,23 @@ from pinnkan.errors import UserError
 
 @dataclass(frozen=True)
 class Key:
-    """One configuration key: its type, default, allowed values and a check."""
+    """One configuration key: its type, default, allowed values and a check.
+
+    ``choices`` is a tuple, or a function returning one when the names live in a
+    registry that can grow (surrogates, derivative engines).
+    """
 
     kind: str  # "int", "float", "str", "bool", "ints"
     default: Any = None
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
     check: Callable[[Any], str | None] | None = None
     help: str = ""
 
+    def allowed(self) -> tuple[str, ...]:
+        return tuple(self.choices()) if callable(self.choices) else self.choices
 
-def _positive(v: Any) -> str | None:
+
+def positive(v: Any) -> str | None:
     if isinstance(v, list):
         return None if all(x > 0 for x in v) and v else "must be a non-empty list of positive integers"
     return None if v > 0 else "must be positive"
@@ -40,58 +47,95 @@ def _non_negative(v: Any) -> str | None:
     return None if v >= 0 else "must be >= 0"
 
 
-SCHEMA: dict[str, dict[str, Key]] = {
+def _surrogates() -> tuple[str, ...]:
+    from pinnkan.surrogates import SURROGATES
+
+    return tuple(SURROGATES)
+
+
+def _engines() -> tuple[str, ...]:
+    from pinnkan.jet import ENGINES
+
+    return ENGINES
+
+
+def _phase_sequence(v: str) -> str | None:
+    from pinnkan.training import PHASES
+
+    names = v.split("+")
+    if len(names) > 2 or not all(n in PHASES for n in names):
+        known = ", ".join(PHASES)
+        return f"is not a phase or warm-up+phase; phases: {known} (e.g. {'+'.join(list(PHASES)[:2])})"
+    return None
+
+
+DTYPES = ("float32", "float64")
+SAMPLINGS = ("sobol", "uniform")
+
+# the sections and keys every run has; [model] also gets each registered surrogate's config_keys
+BASE_SCHEMA: dict[str, dict[str, Key]] = {
     "problem": {"name": Key("str", "poisson", help="registered problem, or a path to a .py problem file")},
     "model": {
-        "kind": Key("str", "kan", ("kan", "mlp"), help="surrogate"),
-        "width": Key("ints", None, check=_positive, help="layer widths, e.g. 2,10,1 (default: the problem's)"),
-        "grid": Key("int", None, check=_positive, help="KAN grid intervals G (default: first of train.grids)"),
-        "k": Key("int", 3, check=_positive, help="KAN spline order"),
-        "basis": Key("str", "auto", ("auto", "recursive"), help="KAN basis: closed-form local (auto) or Cox-de Boor"),
+        "kind": Key("str", "kan", _surrogates, help="surrogate"),
+        "width": Key("ints", None, check=positive, help="layer widths, e.g. 2,10,1 (default: the problem's)"),
     },
     "data": {
-        "n_interior": Key("int", None, check=_positive, help="interior collocation points"),
-        "n_boundary": Key("int", None, check=_positive, help="points per boundary condition"),
-        "n_initial": Key("int", None, check=_positive, help="points per initial condition"),
-        "sampling": Key("str", "sobol", ("sobol", "uniform"), help="collocation sampling"),
+        "n_interior": Key("int", None, check=positive, help="interior collocation points"),
+        "n_boundary": Key("int", None, check=positive, help="points per boundary condition"),
+        "n_initial": Key("int", None, check=positive, help="points per initial condition"),
+        "sampling": Key("str", "sobol", SAMPLINGS, help="collocation sampling"),
     },
     "train": {
-        "optimizer": Key("str", "adam+lbfgs", ("adam", "lbfgs", "adam+lbfgs")),
-        "steps": Key("int", None, check=_positive, help="steps of the main optimizer per grid stage"),
-        "adam_steps": Key("int", None, check=_non_negative, help="Adam warm-up steps before L-BFGS"),
-        "lr": Key("float", None, check=_positive, help="Adam learning rate"),
-        "grids": Key("ints", None, check=_positive, help="KAN grid-extension schedule, e.g. 5,10,20"),
-        "alpha": Key("float", None, check=_positive, help="weight of the PDE residual in the loss"),
-        "history_size": Key("int", 50, check=_positive, help="L-BFGS history"),
+        "optimizer": Key("str", "adam+lbfgs", check=_phase_sequence, help="phase, or warm-up+phase"),
+        "steps": Key("int", None, check=positive, help="steps of the main optimizer per grid stage"),
+        "adam_steps": Key("int", None, check=_non_negative, help="warm-up steps (first phase of a+b, first stage)"),
+        "lr": Key("float", None, check=positive, help="Adam learning rate"),
+        "grids": Key("ints", None, check=positive, help="KAN grid-extension schedule, e.g. 5,10,20"),
+        "alpha": Key("float", None, check=positive, help="weight of the PDE residual in the loss"),
+        "history_size": Key("int", 50, check=positive, help="L-BFGS history"),
         "tolerance": Key("float", 1e-12, check=_non_negative, help="L-BFGS stops when the loss changes less"),
         "max_time": Key("float", 0.0, check=_non_negative, help="wall-clock budget in seconds (0: none)"),
     },
     "run": {
-        "dtype": Key("str", "float64", ("float32", "float64")),
+        "dtype": Key("str", "float64", DTYPES),
         "device": Key("str", "cpu", ("cpu", "cuda")),
         "seed": Key("int", 0, check=_non_negative),
-        "derivatives": Key("str", "auto", ("auto", "autograd", "forward"), help="derivative engine"),
-        "log_every": Key("int", 10, check=_positive, help="steps between test-error evaluations"),
+        "derivatives": Key("str", "auto", _engines, help="derivative engine"),
+        "log_every": Key("int", 10, check=positive, help="steps between test-error evaluations"),
         "out": Key("str", None, help="output folder (default runs/<problem>-<model>-<timestamp>)"),
         "progress": Key("bool", True, help="show a progress bar"),
     },
 }
 
-# Fallbacks for keys a problem's defaults leave open (filled in by resolve()).
-FALLBACK = {
-    "n_interior": 10000,
-    "n_boundary": 800,
-    "n_initial": None,  # same as n_boundary
-    "alpha": 0.01,
-    "grids": [5, 10, 20],
-    "kan_hidden": [10],
-    "mlp_hidden": [100, 100, 100],
-    "lr": {"kan": 1e-2, "mlp": 1e-3},
-}
+# data and training fallbacks for keys a problem's defaults leave open (filled in by resolve());
+# per-surrogate ones (hidden widths, learning rate, grids) live on the surrogate class
+FALLBACK = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01}
+
+
+def schema() -> dict[str, dict[str, Key]]:
+    """Every section and key, the registered surrogates' own [model] keys included."""
+    from pinnkan.surrogates import SURROGATES
+
+    out = {section: dict(keys) for section, keys in BASE_SCHEMA.items()}
+    for cls in SURROGATES.values():
+        for name, key in cls.config_keys.items():
+            out["model"].setdefault(name, key)
+    return out
+
+
+def problem_default_keys() -> tuple[str, ...]:
+    """Keys a problem's ``defaults`` may hold: data and train keys, and per-surrogate widths and rates."""
+    from pinnkan.surrogates import SURROGATES
+
+    keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"]]
+    for kind in SURROGATES:
+        keys += [f"{kind}_hidden", f"{kind}_lr"]
+    return tuple(keys)
 
 
 def defaults() -> dict[str, dict[str, Any]]:
-    return {s: {k: copy.deepcopy(key.default) for k, key in keys.items()} for s, keys in SCHEMA.items()}
+    """Every key at its built-in default (None where the problem or surrogate fills it in)."""
+    return {s: {k: copy.deepcopy(key.default) for k, key in keys.items()} for s, keys in schema().items()}
 
 
 def _coerce(where: str, key: Key, value: Any) -> Any:
@@ -131,8 +175,9 @@ def _coerce(where: str, key: Key, value: Any) -> Any:
             kind, f"a{'n' if kind == 'int' else ''} {kind}"
         )
         raise UserError(f"{where} = {value!r} is not {expect}") from None
-    if key.choices and out not in key.choices:
-        raise UserError(f"{where} = {out!r} is not allowed; choose one of: {', '.join(key.choices)}")
+    allowed = key.allowed()
+    if allowed and out not in allowed:
+        raise UserError(f"{where} = {out!r} is not allowed; choose one of: {', '.join(allowed)}")
     if key.check is not None:
         msg = key.check(out)
         if msg:
@@ -142,15 +187,16 @@ def _coerce(where: str, key: Key, value: Any) -> Any:
 
 def set_key(cfg: dict[str, dict[str, Any]], dotted: str, value: Any) -> None:
     """Set ``section.key`` in cfg from a TOML or command-line value, checked."""
+    sections = schema()
     if "." not in dotted:
-        raise UserError(f"setting {dotted!r} must be section.key; sections: {', '.join(SCHEMA)}")
+        raise UserError(f"setting {dotted!r} must be section.key; sections: {', '.join(sections)}")
     section, name = dotted.split(".", 1)
-    if section not in SCHEMA:
-        raise UserError(f"unknown config section {section!r}; known: {', '.join(SCHEMA)}")
+    if section not in sections:
+        raise UserError(f"unknown config section {section!r}; known: {', '.join(sections)}")
     if section == "problem" and name != "name":
         cfg["problem"][name] = value  # problem parameters: checked against the problem later
         return
-    keys = SCHEMA[section]
+    keys = sections[section]
     if name not in keys:
         raise UserError(f"unknown config key {dotted!r}; known in [{section}]: {', '.join(keys)}")
     cfg[section][name] = _coerce(dotted, keys[name], value)
@@ -186,24 +232,37 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 def merge_toml(cfg: dict[str, dict[str, Any]], data: dict[str, Any], origin: str) -> None:
     """Apply a parsed TOML document (sections of keys) onto cfg."""
+    sections = schema()
     for section, table in data.items():
-        if section not in SCHEMA:
-            raise UserError(f"{origin}: unknown config section [{section}]; known: {', '.join(SCHEMA)}")
+        if section not in sections:
+            raise UserError(f"{origin}: unknown config section [{section}]; known: {', '.join(sections)}")
         if not isinstance(table, dict):
             raise UserError(f"{origin}: {section} must be a table [{section}]")
         for name, value in table.items():
             set_key(cfg, f"{section}.{name}", value)
 
 
+def check_problem_defaults(problem) -> None:
+    """A problem's ``defaults`` may only hold known keys (a typo is one line, not a silent no-op)."""
+    known = problem_default_keys()
+    bad = sorted(set(problem.defaults) - set(known))
+    if bad:
+        raise UserError(f"problem {problem.name!r}: unknown defaults key {bad[0]!r}; known: {', '.join(known)}")
+
+
 def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]]:
-    """Fill every open key from the problem's defaults and the fallbacks; check consistency.
+    """Fill every open key from the problem's defaults, the surrogate's and the fallbacks; check consistency.
 
     Returns a new, fully spelled-out configuration.
     """
+    from pinnkan.surrogates import surrogate_class
+
+    check_problem_defaults(problem)
     cfg = copy.deepcopy(cfg)
     pd = dict(problem.defaults)
     model, data, train = cfg["model"], cfg["data"], cfg["train"]
     kind = model["kind"]
+    surrogate = surrogate_class(kind)
     d, f = len(problem.coords), len(problem.fields)
 
     for key in ("n_interior", "n_boundary"):
@@ -215,7 +274,7 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
         train["alpha"] = float(pd.get("alpha", FALLBACK["alpha"]))
 
     if model["width"] is None:
-        hidden = pd.get(f"{kind}_hidden", FALLBACK[f"{kind}_hidden"])
+        hidden = pd.get(f"{kind}_hidden", surrogate.default_hidden)
         model["width"] = [d, *hidden, f]
     w = model["width"]
     if len(w) < 2 or w[0] != d or w[-1] != f:
@@ -224,11 +283,11 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
             f"and end with {f} (outputs {','.join(problem.fields)})"
         )
 
-    if kind == "kan":
+    if surrogate.has_grid():
         grids = train["grids"]
         if grids is None:
-            grids = [model["grid"]] if model["grid"] is not None else list(pd.get("grids", FALLBACK["grids"]))
-        if model["grid"] is None:
+            grids = [model["grid"]] if model.get("grid") is not None else list(pd.get("grids", surrogate.default_grids))
+        if model.get("grid") is None:
             model["grid"] = grids[0]
         if grids[0] != model["grid"]:
             raise UserError(f"model.grid = {model['grid']} disagrees with the first of train.grids = {grids}")
@@ -237,15 +296,16 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
         train["grids"] = grids
     else:
         train["grids"] = []
-        model["grid"] = None
+        if "grid" in model:
+            model["grid"] = None
 
     opt = train["optimizer"]
     if train["steps"] is None:
-        fallback = {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300}[opt]
+        fallback = {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300}.get(opt, 300)
         # a problem's "steps" default is for the default optimizer (adam+lbfgs)
         train["steps"] = int(pd.get("steps", fallback)) if opt == "adam+lbfgs" else fallback
     if train["adam_steps"] is None:
-        train["adam_steps"] = int(pd.get("adam_steps", 200)) if opt == "adam+lbfgs" else 0
+        train["adam_steps"] = int(pd.get("adam_steps", 200)) if "+" in opt else 0
     if train["lr"] is None:
-        train["lr"] = float(pd.get("lr", FALLBACK["lr"][kind]))
+        train["lr"] = float(pd.get(f"{kind}_lr", pd.get("lr", surrogate.default_lr)))
     return cfg

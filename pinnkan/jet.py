@@ -2,7 +2,7 @@
 
 A :class:`Jet` holds, per point and output field, the value, the gradient and
 the diagonal of the Hessian — everything the residuals of the standard PINN
-benchmarks need (DESIGN.md §4) — or, for problems that declare
+benchmarks need (docs/architecture.md) — or, for problems that declare
 ``hessian = "laplacian"``, only the Laplacian in place of the diagonal (one row
 instead of D, which is what makes forward jets pay off for MLPs). Two engines
 build it:
@@ -180,7 +180,7 @@ class Rows:
     def pointwise(self, f0: Tensor, f1: Tensor | None, f2: Tensor | None) -> Rows:
         """Rows of phi(h) from phi, phi', phi'' at the value row h, each (N, n).
 
-        grad: phi'(h) dh; diag: phi''(h) dh^2 + phi'(h) d2h (DESIGN.md §4); the
+        grad: phi'(h) dh; diag: phi''(h) dh^2 + phi'(h) d2h (docs/architecture.md); the
         Laplacian row sums the dh^2 term over the D directions.
         """
         d = self.dim
@@ -230,18 +230,17 @@ def forward_jet(
 
 
 def supports_forward(model) -> bool:
-    """Whether the surrogate implements forward jet propagation."""
-    return callable(getattr(model, "forward_jet", None))
+    """Whether the surrogate implements forward jet propagation (``Surrogate.has_forward_jet``)."""
+    return bool(getattr(model, "has_forward_jet", callable(getattr(model, "forward_jet", None))))
 
 
-def resolve_engine(name: str, model, needs_mixed: bool = False) -> str:
-    """Pick the engine: ``auto`` is forward where the model and operator allow it."""
+def resolve_engine(name: str, model) -> str:
+    """Pick the engine: ``auto`` is forward where the surrogate implements it."""
     if name not in ENGINES:
         raise ValueError(f"unknown derivative engine {name!r}; known: {', '.join(ENGINES)}")
-    can_forward = supports_forward(model) and not needs_mixed
+    can_forward = supports_forward(model)
     if name == "forward" and not can_forward:
-        why = "the problem needs mixed partials" if needs_mixed else "the surrogate has no forward_jet"
-        raise ValueError(f"derivatives=forward is not available: {why}")
+        raise ValueError(f"derivatives=forward is not available: the {model.kind!r} surrogate has no forward jet")
     if name == "auto":
         return "forward" if can_forward else "autograd"
     return name

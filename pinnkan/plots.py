@@ -63,7 +63,7 @@ def _field_grid(problem, tracker) -> tuple[np.ndarray, list[str]]:
     d = problem.dim
     if d <= 2 or not problem.has_exact:
         return tracker.x.detach().cpu().double().numpy(), list(problem.coords[:2])
-    lo, hi = np.asarray(problem.domain.lo), np.asarray(problem.domain.hi)
+    lo, hi = problem.domain.bounds()
     a, b = np.meshgrid(np.linspace(lo[0], hi[0], 101), np.linspace(lo[1], hi[1], 101), indexing="ij")
     pts = np.tile((lo + hi) / 2, (a.size, 1))
     pts[:, 0], pts[:, 1] = a.ravel(), b.ravel()

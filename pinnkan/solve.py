@@ -1,63 +1,121 @@
-"""One PINN run from a configuration to its output folder (DESIGN.md §6)."""
+"""The library entry point: ``solve(problem, model, ...) -> Solution``, with no file I/O.
+
+::
+
+    import pinnkan
+    problem = pinnkan.load_problem("poisson")
+    solution = pinnkan.solve(problem, "kan", width=[2, 10, 1], grids=[5, 10, 20])
+    print(solution.errors["rel_l2"])
+
+Settings are the configuration keys by their plain names (``steps=300``,
+``dtype="float32"``, ``n_interior=4000``; see ``pinnkan solve --help``), or a
+nested ``config={"train": {...}}``. The command line's run folder is a thin
+layer over this (:mod:`pinnkan.runfolder`).
+"""
 
 from __future__ import annotations
 
-import json
-import platform
-import sys
-import time
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
+from torch import Tensor
 
-from pinnkan import plots
-from pinnkan.config import resolve
+from pinnkan.config import defaults, resolve, schema, set_key
 from pinnkan.errors import UserError
 from pinnkan.jet import JetError, compute_jet, resolve_engine
-from pinnkan.metrics import ErrorTracker
-from pinnkan.output import RunDir, atomic_write, write_csv, write_json
+from pinnkan.metrics import METRICS, ErrorTracker
 from pinnkan.problem import Problem
 from pinnkan.registry import get_problem
-from pinnkan.surrogates import build_surrogate, save_surrogate
-from pinnkan.train import LOSS_TERMS, Collocation, Trainer
+from pinnkan.surrogates import Surrogate, build_surrogate
+from pinnkan.training import Callback, Collocation, Trainer
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-HISTORY_COLUMNS = ("step", "phase", "wall_s", *LOSS_TERMS, "mse", "rel_l2", "h1_mse", "rel_h1")
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def make_problem(cfg: dict[str, dict[str, Any]]) -> Problem:
-    """The problem named in cfg['problem'], with its parameters applied."""
-    cls = get_problem(cfg["problem"]["name"])
-    params = {k: v for k, v in cfg["problem"].items() if k != "name"}
+def load_problem(name: str, **params: Any) -> Problem:
+    """A registered problem (``pinnkan list``) or the problem in a ``.py`` file, with its parameters set."""
+    cls = get_problem(name)
     try:
         return cls(**params)
     except (TypeError, ValueError) as exc:
         raise UserError(str(exc)) from None
 
 
-def prepare(cfg: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], Problem, torch.nn.Module, str]:
-    """Resolve cfg and build (resolved cfg, problem, surrogate, engine); checks everything a user can get wrong."""
-    problem = make_problem(cfg)
+def make_surrogate(kind: str, problem: Problem, width: Sequence[int] | None = None, **options: Any) -> Surrogate:
+    """The registered surrogate ``kind`` on the problem's domain, float64.
+
+    ``width`` defaults to the problem's (or the surrogate's) choice; ``options`` are
+    the surrogate's own settings (for a KAN: ``grid``, ``k``, ``basis``).
+    """
+    cfg = configure(problem, kind, None, {"width": list(width) if width else None, **options})
+    lo, hi = (torch.as_tensor(b, dtype=torch.float64) for b in problem.domain.bounds())
+    return build_surrogate(kind, cfg["model"]["width"], lo, hi, cfg["model"]).to(torch.float64)
+
+
+def configure(
+    problem: Problem, model: str | Surrogate, config: dict[str, Any] | None, settings: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The resolved configuration: defaults < ``config`` (nested) < ``settings`` (plain key names)."""
+    cfg = defaults()
+    for section, table in (config or {}).items():
+        if not isinstance(table, dict):
+            raise UserError(f"config[{section!r}] must be a dict of settings")
+        for key, value in table.items():
+            set_key(cfg, f"{section}.{key}", value)
+    where = {key: section for section, keys in schema().items() for key in keys if section != "problem"}
+    for key, value in settings.items():
+        if key not in where:
+            raise UserError(f"unknown setting {key!r}; known: {', '.join(sorted(where))}")
+        set_key(cfg, f"{where[key]}.{key}", value)
+    if isinstance(model, Surrogate):
+        spec = model.spec()
+        for key, value in spec.items():
+            if key in cfg["model"]:
+                cfg["model"][key] = value
+    else:
+        set_key(cfg, "model.kind", model)
+    if not str(cfg["problem"]["name"]).endswith(".py"):  # a problem file keeps its path, to be found again
+        cfg["problem"]["name"] = problem.name
     cfg = resolve(cfg, problem)
     cfg["problem"].update(problem.param_values())
-    r, m = cfg["run"], cfg["model"]
-    if r["device"] == "cuda" and not torch.cuda.is_available():
-        raise UserError("run.device = 'cuda' but no CUDA device is available; use --device cpu")
-    torch.manual_seed(r["seed"])
-    lo = torch.tensor(problem.domain.lo, dtype=torch.float64)
-    hi = torch.tensor(problem.domain.hi, dtype=torch.float64)
-    try:
-        model = build_surrogate(m["kind"], m["width"], lo, hi, m)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    model = model.to(dtype=DTYPES[r["dtype"]], device=r["device"])
-    try:
-        engine = resolve_engine(r["derivatives"], model, problem.mixed_partials)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    check_residual(problem, model, engine)
-    return cfg, problem, model, engine
+    return cfg
+
+
+@dataclass
+class Solution:
+    """A trained surrogate and what is known about it.
+
+    ``errors``: the final test-set figures (mse, rel_l2, h1_mse, rel_h1 and, with
+    several fields, each per field); ``history``: one dict per logged step (see
+    history.csv); ``status``: "ok", "diverged" or "interrupted"; ``stop_reasons``:
+    why each phase ended; ``config``: every setting, resolved.
+    """
+
+    problem: Problem
+    model: Surrogate
+    config: dict[str, dict[str, Any]]
+    engine: str
+    history: list[dict[str, Any]]
+    errors: dict[str, float]
+    status: str
+    stop_reasons: list[str]
+    steps: int
+    train_s: float
+    tracker: ErrorTracker = field(repr=False)
+
+    def __call__(self, x: np.ndarray | Tensor) -> np.ndarray:
+        """The fields (N, F) at points x (N, D), as a NumPy array."""
+        param = next(self.model.parameters())
+        xt = torch.as_tensor(np.asarray(x), dtype=param.dtype, device=param.device)
+        with torch.no_grad():
+            return self.model(xt).cpu().numpy()
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.history[-1].get("loss") if self.history else None
 
 
 def check_residual(problem: Problem, model: torch.nn.Module, engine: str) -> None:
@@ -73,73 +131,64 @@ def check_residual(problem: Problem, model: torch.nn.Module, engine: str) -> Non
         raise UserError(f"problem {problem.name!r}: residual: {exc}") from None
 
 
-def default_out(cfg: dict[str, dict[str, Any]]) -> str:
-    name = Path(cfg["problem"]["name"]).stem
-    return f"runs/{name}-{cfg['model']['kind']}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def solve(cfg: dict[str, dict[str, Any]], echo: bool = True) -> dict[str, Any]:
-    """Train as cfg says, write the run folder, return metrics.json's content."""
-    t_start = time.perf_counter()
-    cfg, problem, model, engine = prepare(cfg)
-    r = cfg["run"]
-    if r["out"] is None:
-        r["out"] = default_out(cfg)
-    run_dir = RunDir(r["out"])
+def prepare(
+    problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, Any]]
+) -> tuple[Surrogate, str]:
+    """The surrogate (built, or the one given, cast to the run's dtype and device) and its resolved engine."""
+    r, m = cfg["run"], cfg["model"]
+    if r["device"] == "cuda" and not torch.cuda.is_available():
+        raise UserError("run.device = 'cuda' but no CUDA device is available; use --device cpu")
+    torch.manual_seed(r["seed"])
+    if not isinstance(model, Surrogate):
+        lo, hi = (torch.as_tensor(b, dtype=torch.float64) for b in problem.domain.bounds())
+        try:
+            model = build_surrogate(m["kind"], m["width"], lo, hi, m)
+        except (TypeError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    model = model.to(dtype=TORCH_DTYPES[r["dtype"]], device=r["device"])
     try:
-        dtype, device = DTYPES[r["dtype"]], r["device"]
-        tracker = ErrorTracker(problem, dtype=dtype, device=device)
-        points = Collocation.sample(problem, cfg["data"], r["seed"], dtype, device)
-        trainer = Trainer(problem, model, cfg, tracker, engine, points)
-        if echo:
-            print(
-                f"pinnkan: {problem.name} with {model.kind} {cfg['model']['width']} "
-                f"({model.n_params} params, {engine} derivatives, {r['dtype']}) -> {r['out']}",
-                file=sys.stderr,
-            )
-        outcome = trainer.run()
-        final = outcome.history[-1] if outcome.history else tracker(model, engine)
-        metrics = {
-            "problem": problem.name,
-            "model": model.kind,
-            "width": cfg["model"]["width"],
-            "grid": getattr(model, "grid", None),
-            "params": model.n_params,
-            "steps": outcome.steps,
-            "wall_s": round(outcome.train_s, 3),
-            "total_s": round(time.perf_counter() - t_start, 3),
-            **{k: final[k] for k in ("mse", "rel_l2", "h1_mse", "rel_h1")},
-            **{k: v for k, v in final.items() if k.startswith(("mse_", "rel_l2_", "h1_mse_", "rel_h1_"))},
-            "final_loss": final.get("loss"),
-            "dtype": r["dtype"],
-            "device": device,
-            "derivatives": engine,
-            "seed": r["seed"],
-            "status": outcome.status,
-            "stop_reasons": outcome.stop_reasons,
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-        }
-        d = run_dir.path
-        write_json(d / "config.json", cfg)
-        write_csv(d / "history.csv", outcome.history, HISTORY_COLUMNS)
-        save_surrogate(model, d / "model.pt", {"problem": problem.name}, write=atomic_write)
-        plots.loss_curves({problem.name: outcome.history}, d / "loss_curves.png")
-        plots.solution_fields(problem, model, tracker, d / "solution.png")
-        write_json(d / "metrics.json", metrics)
-        run_dir.commit()
-    except BaseException:
-        run_dir.discard()
-        raise
-    if echo:
-        print(summary_line(metrics, r["out"]), file=sys.stderr)
-    return metrics
+        engine = resolve_engine(r["derivatives"], model)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    check_residual(problem, model, engine)
+    return model, engine
 
 
-def summary_line(m: dict[str, Any], out: str) -> str:
-    grid = f" G={m['grid']}" if m.get("grid") else ""
-    return (
-        f"{m['problem']} {m['model']} {json.dumps(m['width']).replace(' ', '')}{grid}: {m['params']} params, "
-        f"mse {m['mse']:.3e}, rel_l2 {m['rel_l2']:.3e}, rel_h1 {m['rel_h1']:.3e}, "
-        f"{m['wall_s']:.1f} s training, status {m['status']} -> {out}"
+def solve(
+    problem: Problem | str,
+    model: Surrogate | str = "kan",
+    *,
+    config: dict[str, Any] | None = None,
+    callbacks: Sequence[Callback] = (),
+    **settings: Any,
+) -> Solution:
+    """Train ``model`` (a registered kind, or a surrogate built with :func:`make_surrogate`) on ``problem``.
+
+    Returns a :class:`Solution`; writes nothing. Ctrl-C ends training early with
+    status "interrupted". Mistakes in the settings raise :class:`pinnkan.UserError`.
+    """
+    if isinstance(problem, str):
+        params = {k: v for k, v in ((config or {}).get("problem") or {}).items() if k != "name"}
+        problem = load_problem(problem, **params)
+    cfg = configure(problem, model, config, settings)
+    model, engine = prepare(problem, model, cfg)
+    r = cfg["run"]
+    dtype, device = TORCH_DTYPES[r["dtype"]], r["device"]
+    tracker = ErrorTracker(problem, dtype=dtype, device=device)
+    points = Collocation.sample(problem, cfg["data"], r["seed"], dtype, device)
+    outcome = Trainer(problem, model, cfg, tracker, engine, points, callbacks).run()
+    final = outcome.history[-1] if outcome.history else tracker(model, engine)
+    errors = {k: v for k, v in final.items() if k in METRICS or k.startswith(tuple(f"{m}_" for m in METRICS))}
+    return Solution(
+        problem,
+        model,
+        cfg,
+        engine,
+        outcome.history,
+        errors,
+        outcome.status,
+        outcome.stop_reasons,
+        outcome.steps,
+        outcome.train_s,
+        tracker,
     )

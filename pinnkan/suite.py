@@ -35,7 +35,7 @@ def markdown(rows: list[dict[str, Any]], stamp: str, command: str) -> str:
 
 
 def run_suite(problems: list[str], model: str, out: Path, sets: list[str], echo: bool = True) -> list[dict]:
-    from pinnkan.solve import solve, summary_line
+    from pinnkan.runfolder import solve_config, summary_line
 
     rows = []
     for name in problems:
@@ -48,7 +48,7 @@ def run_suite(problems: list[str], model: str, out: Path, sets: list[str], echo:
             key, _, value = item.partition("=")
             set_key(cfg, key.strip(), value.strip())
         try:
-            m = solve(cfg, echo=False)
+            m = solve_config(cfg, echo=False)
             row = {
                 "problem": name,
                 "surrogate": f"{model} {m['width']}" + (f" G={m['grid']}" if m.get("grid") else ""),
@@ -104,7 +104,9 @@ def register(sub) -> None:
         description="Run every registered problem with its default configuration.",
     )
     p.add_argument("--problems", help="comma-separated subset (default: all)")
-    p.add_argument("--model", choices=("kan", "mlp"), default="kan", help="surrogate (default kan)")
+    from pinnkan.surrogates import SURROGATES
+
+    p.add_argument("--model", choices=tuple(SURROGATES), default="kan", help="surrogate (default kan)")
     p.add_argument("--out", help="output folder (default runs/suite-<model>-<timestamp>)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="a setting for every run")
     p.set_defaults(func=cmd_suite)

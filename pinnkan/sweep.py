@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from pinnkan.config import SCHEMA, defaults, load_toml, set_key
+from pinnkan.config import defaults, load_toml, schema, set_key
 from pinnkan.errors import UserError
 from pinnkan.output import write_csv, write_json
 
@@ -72,8 +72,8 @@ def _overrides(cfg: dict, table: dict[str, Any], where: str) -> dict:
     """A copy of cfg with a TOML table of {section: {key: value}} applied, every key checked."""
     cfg = copy.deepcopy(cfg)
     for section, keys in table.items():
-        if section not in SCHEMA or not isinstance(keys, dict):
-            raise UserError(f"{where}: unknown key or section {section!r}; sections: {', '.join(SCHEMA)}")
+        if section not in schema() or not isinstance(keys, dict):
+            raise UserError(f"{where}: unknown key or section {section!r}; sections: {', '.join(schema())}")
         for key, value in keys.items():
             set_key(cfg, f"{section}.{key}", value)
     return cfg
@@ -149,9 +149,9 @@ def plan(spec: dict[str, Any]) -> list[dict[str, Any]]:
     if not runs:
         raise UserError("sweep config: give a [kan] or an [mlp] family (or both)")
     # widths of MLPs depend on the problem's input and output dimensions
-    from pinnkan.solve import make_problem
+    from pinnkan.solve import load_problem
 
-    problem = make_problem(base)
+    problem = load_problem(base["problem"]["name"], **{k: v for k, v in base["problem"].items() if k != "name"})
     d, f = problem.dim, len(problem.fields)
     for r in runs:
         if r["family"] == "mlp":
@@ -217,13 +217,13 @@ def execute(run: dict[str, Any], out: str, threads: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(threads)
-    from pinnkan.solve import solve
+    from pinnkan.runfolder import solve_config
 
     run_dir = Path(out) / "runs" / run["id"]
     cfg = copy.deepcopy(run["cfg"])
     cfg["run"]["out"] = str(run_dir)
     try:
-        solve(cfg, echo=False)
+        solve_config(cfg, echo=False)
         return {"id": run["id"], "ok": True}
     except Exception as exc:  # a failed point is recorded, the sweep goes on
         return {

@@ -74,7 +74,7 @@ def test_bench_refuses_bad_options(capsys, argv, message):
 
 
 def test_profile_lists_the_heaviest_ops():
-    trainer, model = _trainer("poisson", "mlp", [2, 8, 8, 1], None, "float64", "forward", "auto", 64, 16)
+    trainer, model = _trainer("poisson", "mlp", [2, 8, 8, 1], None, "float64", "forward", 64, 16)
     text = profile_ops(trainer, model, repeat=2, top=3)
     lines = text.splitlines()
     assert "ms/eval" in lines[0] and len(lines) == 4

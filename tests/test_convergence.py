@@ -29,7 +29,7 @@ def test_spline_approximation_order(k):
 @pytest.mark.slow
 def test_kan_pinn_converges_on_poisson_sinsin(tmp_path):
     from pinnkan.config import defaults
-    from pinnkan.solve import solve
+    from pinnkan.runfolder import solve_config
 
     cfg = defaults()
     cfg["problem"]["name"] = "poisson_sinsin"
@@ -37,7 +37,7 @@ def test_kan_pinn_converges_on_poisson_sinsin(tmp_path):
     cfg["train"].update(grids=[5, 10], steps=200, adam_steps=100)
     cfg["data"].update(n_interior=2000, n_boundary=200)
     cfg["run"].update(out=str(tmp_path / "run"), progress=False, log_every=20)
-    m = solve(cfg, echo=False)
+    m = solve_config(cfg, echo=False)
     assert m["status"] == "ok"
     assert m["mse"] < 1e-5, m["mse"]
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()

@@ -141,9 +141,11 @@ def test_engine_resolution(box2):
     kan = KAN([2, 3, 1], *box2)
     assert resolve_engine("auto", kan) == "forward"
     assert resolve_engine("auto", MLP([2, 4, 1], *box2)) == "forward"
-    assert resolve_engine("auto", kan, needs_mixed=True) == "autograd"
-    with pytest.raises(ValueError):
-        resolve_engine("forward", kan, needs_mixed=True)
+    no_jet = torch.nn.Linear(2, 1)  # any module without forward jets: autograd only
+    no_jet.has_forward_jet, no_jet.kind = False, "linear"
+    assert resolve_engine("auto", no_jet) == "autograd"
+    with pytest.raises(ValueError, match="has no forward jet"):
+        resolve_engine("forward", no_jet)
     with pytest.raises(ValueError):
         resolve_engine("magic", kan)
 

@@ -196,7 +196,7 @@ def test_every_operator_forward_matches_autograd(name, kind):
     from pinnkan.surrogates import KAN, MLP
 
     p = PROBLEMS[name]()
-    lo, hi = torch.tensor(p.domain.lo), torch.tensor(p.domain.hi)
+    lo, hi = (torch.as_tensor(b) for b in p.domain.bounds())
     if kind == "kan":
         model = KAN([p.dim, 4, len(p.fields)], lo, hi, grid=5)
     else:

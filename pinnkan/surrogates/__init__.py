@@ -1,8 +1,13 @@
-"""Surrogate registry: a new surrogate is one module here and one entry in SURROGATES."""
+"""Surrogate registry: a new surrogate is one module here and one entry in SURROGATES.
+
+Scripts can add their own with :func:`register_surrogate`; every command
+(``solve``, ``bench``, ``suite``, ``sweep``) and the configuration's choices read
+this one registry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from torch import Tensor
@@ -11,21 +16,41 @@ from pinnkan.surrogates.base import Surrogate
 from pinnkan.surrogates.kan import KAN, KANLayer
 from pinnkan.surrogates.mlp import MLP
 
-# name -> builder(widths, lo, hi, options) ; options are the [model] config keys
-SURROGATES: dict[str, Callable[..., Surrogate]] = {
-    "kan": lambda widths, lo, hi, o: KAN(widths, lo, hi, grid=o["grid"], k=o["k"], basis=o.get("basis", "auto")),
-    "mlp": lambda widths, lo, hi, o: MLP(widths, lo, hi),
-}
+SURROGATES: dict[str, type[Surrogate]] = {"kan": KAN, "mlp": MLP}
+
+
+def register_surrogate(cls: type[Surrogate]) -> type[Surrogate]:
+    """Add a surrogate class under its ``kind`` (usable as a class decorator)."""
+    if not (isinstance(cls, type) and issubclass(cls, Surrogate)) or not cls.kind:
+        raise ValueError("a surrogate is a pinnkan Surrogate subclass with a non-empty kind")
+    SURROGATES[cls.kind] = cls
+    return cls
+
+
+def surrogate_class(kind: str) -> type[Surrogate]:
+    """The registered surrogate class called ``kind``."""
+    if kind not in SURROGATES:
+        raise ValueError(f"unknown model {kind!r}; known: {', '.join(SURROGATES)}")
+    return SURROGATES[kind]
 
 
 def build_surrogate(kind: str, widths: Sequence[int], lo: Tensor, hi: Tensor, options: dict[str, Any]) -> Surrogate:
     """Build the surrogate ``kind`` mapping the box [lo, hi] (D,) to widths[-1] fields."""
-    if kind not in SURROGATES:
-        raise ValueError(f"unknown model {kind!r}; known: {', '.join(SURROGATES)}")
-    return SURROGATES[kind](list(widths), lo, hi, options)
+    return surrogate_class(kind).from_config(list(widths), lo, hi, options)
 
 
-__all__ = ["KAN", "KANLayer", "MLP", "SURROGATES", "Surrogate", "build_surrogate", "load_surrogate", "save_surrogate"]
+__all__ = [
+    "KAN",
+    "KANLayer",
+    "MLP",
+    "SURROGATES",
+    "Surrogate",
+    "build_surrogate",
+    "load_surrogate",
+    "register_surrogate",
+    "save_surrogate",
+    "surrogate_class",
+]
 
 
 def save_surrogate(model: Surrogate, path, extra: dict[str, Any] | None = None, write=None) -> None:
@@ -56,6 +81,6 @@ def load_surrogate(path) -> Surrogate:
     lo = torch.tensor(blob["lo"], dtype=dtype)
     hi = torch.tensor(blob["hi"], dtype=dtype)
     kind = spec.pop("kind")
-    model = build_surrogate(kind, spec.pop("width"), lo, hi, {"k": 3, "grid": 5, **spec}).to(dtype)
+    model = build_surrogate(kind, spec.pop("width"), lo, hi, spec).to(dtype)
     model.load_state_dict(blob["state_dict"])
     return model

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from pinnkan.config import Key
 from pinnkan.jet import Rows
 
 
@@ -17,9 +19,26 @@ class Surrogate(nn.Module):
     so every surrogate sees the same scale whatever the problem's domain.
     Subclasses implement ``body`` (normalised inputs to outputs) and, for the fast
     derivative engine, ``body_jet`` (the same on stacked jet rows).
+
+    Class attributes are the surrogate's defaults and settings, read by the
+    configuration (one home for every per-surrogate name):
+
+    - ``kind``: its registry name (``--model KIND``);
+    - ``default_hidden``: hidden widths when neither the user nor the problem gives
+      ``width`` (a problem may say ``<kind>_hidden``);
+    - ``default_lr``: Adam's learning rate (a problem may say ``lr`` or ``<kind>_lr``);
+    - ``default_grids``: the grid-extension ladder, for surrogates with ``extend_grid``;
+    - ``config_keys``: its own ``[model]`` settings, passed to ``__init__`` by name;
+    - ``reference_options``: settings of the plain reference formulation that
+      ``pinnkan bench`` times as ``autograd`` (empty: the surrogate as it is).
     """
 
-    kind: str = ""
+    kind: ClassVar[str] = ""
+    default_hidden: ClassVar[tuple[int, ...]] = (32, 32)
+    default_lr: ClassVar[float] = 1e-3
+    default_grids: ClassVar[tuple[int, ...]] = ()
+    config_keys: ClassVar[dict[str, Key]] = {}
+    reference_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, lo: Tensor, hi: Tensor) -> None:
         super().__init__()
@@ -29,6 +48,26 @@ class Surrogate(nn.Module):
         )
         self.register_buffer("in_scale", 2.0 / (hi - lo))
         self.register_buffer("in_shift", -(hi + lo) / (hi - lo))
+
+    @classmethod
+    def from_config(cls, widths: Sequence[int], lo: Tensor, hi: Tensor, options: dict[str, Any]) -> Surrogate:
+        """Build from widths, the domain's bounding box (lo, hi) (D,) and a ``[model]`` section."""
+        kwargs = {k: options[k] for k in cls.config_keys if options.get(k) is not None}
+        return cls(list(widths), lo, hi, **kwargs)
+
+    @classmethod
+    def has_grid(cls) -> bool:
+        """Whether it refines by grid extension (``extend_grid(grid, x)``) between training stages."""
+        return callable(getattr(cls, "extend_grid", None))
+
+    @classmethod
+    def forward_capable(cls) -> bool:
+        """Whether the class implements the forward jet engine (``body_jet`` or its own ``forward_jet``)."""
+        return cls.body_jet is not Surrogate.body_jet or cls.forward_jet is not Surrogate.forward_jet
+
+    @property
+    def has_forward_jet(self) -> bool:
+        return self.forward_capable()
 
     def forward(self, x: Tensor) -> Tensor:
         """x (N, D) -> (N, F)."""

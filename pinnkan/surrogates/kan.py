@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pinnkan.bspline import basis, local_basis_fn, uniform_knots
+from pinnkan.config import Key, positive
 from pinnkan.jet import Rows
 from pinnkan.surrogates.base import Surrogate
 from pinnkan.surrogates.kan_jet import KANLayerJet, silu_derivatives
@@ -224,6 +225,16 @@ class KAN(Surrogate):
     """widths [D, h1, ..., F] of KAN layers on grid ``grid`` with order-k splines."""
 
     kind = "kan"
+    default_hidden = (10,)
+    default_lr = 1e-2
+    default_grids = (5, 10, 20)
+    config_keys = {
+        "grid": Key("int", None, check=positive, help="KAN grid intervals G (default: first of train.grids)"),
+        "k": Key("int", 3, check=positive, help="KAN spline order"),
+        "basis": Key("str", "auto", BASES, help="KAN basis: closed-form local (auto) or Cox-de Boor"),
+    }
+    # bench's reference: the efficient-kan formulation (Cox-de Boor over all G + k bases)
+    reference_options = {"basis": "recursive"}
 
     def __init__(
         self,

@@ -18,6 +18,8 @@ class MLP(Surrogate):
     """widths [D, h1, ..., F]; tanh between layers, Xavier-normal init, zero biases."""
 
     kind = "mlp"
+    default_hidden = (100, 100, 100)
+    default_lr = 1e-3
 
     def __init__(self, widths: Sequence[int], lo: Tensor, hi: Tensor) -> None:
         super().__init__(lo, hi)

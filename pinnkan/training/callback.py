@@ -1,0 +1,47 @@
+"""Training callbacks: everything that happens between optimizer steps.
+
+A callback overrides any of the hooks below; the trainer calls them in this
+order::
+
+    on_train_start
+      for each stage (one per KAN grid):  on_stage_start
+        for each phase of the stage:      on_phase_start
+          for each step:                  on_step_end
+                                          on_phase_end
+                                          on_stage_end
+    on_train_end
+
+Callbacks run in list order at every hook. To end the current phase set
+``state.stop_phase`` to a reason; to end the run also set ``state.stop_run``.
+Adding a training technique (resampling, re-weighting, a stopping rule) is one
+module with a Callback subclass (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from pinnkan.training.state import TrainState
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    def on_train_start(self, state: TrainState) -> None:
+        pass
+
+    def on_stage_start(self, state: TrainState) -> None:
+        pass
+
+    def on_phase_start(self, state: TrainState) -> None:
+        pass
+
+    def on_step_end(self, state: TrainState) -> None:
+        pass
+
+    def on_phase_end(self, state: TrainState) -> None:
+        pass
+
+    def on_stage_end(self, state: TrainState) -> None:
+        pass
+
+    def on_train_end(self, state: TrainState) -> None:
+        pass

@@ -1,0 +1,71 @@
+"""The physics-informed loss and the points it is evaluated on.
+
+loss = alpha * mean(residual^2) + sum_c weight_c * mean(condition_c^2).
+
+Each condition's term is reported under its name (``<name>_loss``) and summed
+with the others of its kind into ``bc_loss`` or ``ic_loss``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from pinnkan.jet import compute_jet
+from pinnkan.problem import Problem
+
+# the grouped terms every history has (ic_loss only with initial conditions)
+LOSS_TERMS = ("loss", "pde_loss", "bc_loss", "ic_loss")
+
+
+@dataclass
+class Collocation:
+    """Training points: interior (N, D) and, per condition, its points (n_c, D)."""
+
+    interior: Tensor
+    conditions: list[Tensor]
+
+    @classmethod
+    def sample(cls, problem: Problem, data: dict[str, Any], seed: int, dtype, device) -> Collocation:
+        """Points as the ``[data]`` section says: n_interior, n_boundary, n_initial, sampling."""
+        xi = problem.interior(data["n_interior"], seed, data["sampling"])
+        conds = []
+        for i, c in enumerate(problem.conditions):
+            n = data["n_initial"] if c.kind == "ic" else data["n_boundary"]
+            conds.append(torch.as_tensor(c.points(problem, n, seed + 101 * (i + 1)), dtype=dtype, device=device))
+        return cls(torch.as_tensor(xi, dtype=dtype, device=device), conds)
+
+
+def term_names(problem: Problem) -> tuple[str, ...]:
+    """Every loss term a history of this problem holds: the groups, then one per condition."""
+    return (*LOSS_TERMS, *(f"{n}_loss" for n in problem.condition_names))
+
+
+class PINNLoss:
+    """The loss of ``model`` on ``problem`` at ``points`` with derivatives by ``engine``."""
+
+    def __init__(self, problem: Problem, model, engine: str, points: Collocation, alpha: float) -> None:
+        self.problem, self.model, self.engine, self.points, self.alpha = problem, model, engine, points, alpha
+        self.names = problem.condition_names
+        self.term_names = term_names(problem)
+
+    def terms(self) -> dict[str, Tensor]:
+        """Scalars: loss, pde_loss, bc_loss / ic_loss (where present) and <name>_loss per condition."""
+        p, m, e = self.problem, self.model, self.engine
+        x = self.points.interior
+        jet = compute_jet(e, m, x, p.order, p.coords, p.fields, laplacian=p.hessian == "laplacian")
+        pde = p.residual(x, jet).square().mean()
+        terms = {"pde_loss": pde}
+        total = self.alpha * pde
+        for name, cond, xc in zip(self.names, p.conditions, self.points.conditions):
+            jc = compute_jet(e, m, xc, cond.order, p.coords, p.fields)
+            term = cond.weight * cond.residual(p, xc, jc).square().mean()
+            group = f"{cond.kind}_loss"
+            terms[group] = terms[group] + term if group in terms else term
+            terms[f"{name}_loss"] = term
+            total = total + term
+        terms["loss"] = total
+        return terms

@@ -1,0 +1,54 @@
+"""Optimizer phases: the abstract :class:`Phase`.
+
+A phase owns one optimizer and advances the parameters by one step per call
+of :meth:`Phase.step`. Adding an optimizer is one module with a Phase subclass
+and one entry in ``pinnkan.training.PHASES`` (or ``register_phase`` from a script).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from torch import Tensor
+
+from pinnkan.training.loss import PINNLoss
+
+
+class Phase(ABC):
+    """One optimizer over the trainable parameters of ``loss.model``.
+
+    ``settings`` is the resolved ``[train]`` section. ``converges`` says whether a
+    loss that stops changing means the phase is done (full-batch quasi-Newton),
+    which the stall callback acts on; stochastic-looking methods such as Adam say no.
+    """
+
+    name: ClassVar[str] = ""
+    converges: ClassVar[bool] = False
+
+    def __init__(self, loss: PINNLoss, settings: dict[str, Any]) -> None:
+        self.loss, self.settings = loss, settings
+        self.params = [p for p in loss.model.parameters() if p.requires_grad]
+        self.last_terms: dict[str, float] = {}
+
+    def closure(self) -> Callable[[], Tensor]:
+        """Zero the gradients, evaluate the loss terms, backpropagate, remember the terms."""
+
+        def evaluate() -> Tensor:
+            for p in self.params:
+                p.grad = None
+            terms = self.loss.terms()
+            terms["loss"].backward()
+            self.last_terms = {k: float(v.detach()) for k, v in terms.items()}
+            return terms["loss"]
+
+        return evaluate
+
+    @abstractmethod
+    def step(self) -> dict[str, float]:
+        """One optimizer step; returns the loss terms (floats) it evaluated last."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state (for checkpoints)."""
+        return {}

@@ -1,0 +1,119 @@
+"""The training loop: stages of optimizer phases, with callbacks between steps."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pinnkan.metrics import ErrorTracker
+from pinnkan.problem import Problem
+from pinnkan.training.callback import Callback
+from pinnkan.training.grid import GridExtension
+from pinnkan.training.history import HistoryLogger, Progress
+from pinnkan.training.loss import Collocation, PINNLoss
+from pinnkan.training.phase import Phase
+from pinnkan.training.schedule import Stage, plan
+from pinnkan.training.state import TrainState
+from pinnkan.training.stopping import Divergence, Stall, TimeBudget
+
+
+@dataclass
+class Outcome:
+    """What a run produced: history rows, status ("ok", "diverged", "interrupted"), why each phase stopped."""
+
+    history: list[dict[str, Any]]
+    status: str
+    stop_reasons: list[str] = field(default_factory=list)
+    train_s: float = 0.0
+    steps: int = 0
+
+
+def default_callbacks(cfg: dict[str, dict[str, Any]], tracker: ErrorTracker | None) -> list[Callback]:
+    """The callbacks every run has, in order: grid extension, stopping rules, history, progress."""
+    t, r = cfg["train"], cfg["run"]
+    out: list[Callback] = [GridExtension(), Divergence(), Stall(t["tolerance"]), TimeBudget(t["max_time"])]
+    out.append(HistoryLogger(r["log_every"]))
+    if r["progress"]:
+        out.append(Progress())
+    return out
+
+
+class Trainer:
+    """Trains ``model`` on ``problem`` as the resolved configuration says.
+
+    The phases come from the registry ``pinnkan.training.PHASES`` by the names in
+    ``train.optimizer``; ``callbacks`` run after the default ones.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        model,
+        cfg: dict[str, dict[str, Any]],
+        tracker: ErrorTracker | None,
+        engine: str,
+        points: Collocation,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        self.problem, self.model, self.cfg, self.tracker = problem, model, cfg, tracker
+        self.loss = PINNLoss(problem, model, engine, points, cfg["train"]["alpha"])
+        self.callbacks = default_callbacks(cfg, tracker) + list(callbacks)
+
+    def loss_terms(self):
+        """The loss terms (scalar tensors) at the current parameters; see :class:`PINNLoss`."""
+        return self.loss.terms()
+
+    def plan(self) -> list[Stage]:
+        return plan(self.cfg["train"])
+
+    def _phase(self, name: str) -> Phase:
+        from pinnkan.training import PHASES
+
+        return PHASES[name](self.loss, self.cfg["train"])
+
+    def _emit(self, hook: str, state: TrainState) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(state)
+
+    def run(self) -> Outcome:
+        stages = self.plan()
+        state = TrainState(self.problem, self.model, self.loss, self.tracker, self.cfg["train"], self.cfg["run"])
+        state.total_steps = sum(n for s in stages for _, n in s.phases)
+        try:
+            self._emit("on_train_start", state)
+            for i, stage in enumerate(stages):
+                state.stage, state.grid = i, stage.grid
+                self._emit("on_stage_start", state)
+                for name, n_steps in stage.phases:
+                    self._run_phase(state, name, n_steps)
+                    if state.stop_run:
+                        break
+                self._emit("on_stage_end", state)
+                if state.stop_run:
+                    break
+        except KeyboardInterrupt:
+            state.status = "interrupted"
+            state.stop_reasons.append(f"interrupted at step {state.step}")
+        finally:
+            self._emit("on_train_end", state)
+        return Outcome(state.history, state.status, state.stop_reasons, state.train_s, state.step)
+
+    def _run_phase(self, state: TrainState, name: str, n_steps: int) -> None:
+        phase = self._phase(name)
+        state.phase_name, state.converges = name, phase.converges
+        state.phase = name + (f" G={state.grid}" if state.grid is not None else "")
+        state.phase_step, state.phase_steps, state.stop_phase = 0, n_steps, None
+        self._emit("on_phase_start", state)
+        for _ in range(n_steps):
+            tic = time.perf_counter()
+            state.terms = phase.step()
+            state.train_s += time.perf_counter() - tic
+            state.step += 1
+            state.phase_step += 1
+            self._emit("on_step_end", state)
+            if state.stop_phase:
+                break
+        self._emit("on_phase_end", state)
+        state.stop_reasons.append(f"{state.phase}: {state.stop_phase or f'{n_steps} steps done'}")
