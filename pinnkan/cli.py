@@ -116,7 +116,7 @@ def _extra_commands():
     import importlib
 
     out = []
-    for name in ("pinnkan.bench", "pinnkan.suite", "pinnkan.sweep"):
+    for name in ("pinnkan.bench", "pinnkan.suite", "pinnkan.sweeps.cli"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

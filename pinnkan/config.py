@@ -38,8 +38,8 @@ class Key:
 
 
 def positive(v: Any) -> str | None:
-    if isinstance(v, list):
-        return None if all(x > 0 for x in v) and v else "must be a non-empty list of positive integers"
+    if isinstance(v, list):  # an empty list is allowed: no grid ladder (a width that short is refused by resolve)
+        return None if all(x > 0 for x in v) else "must be a list of positive integers"
     return None if v > 0 else "must be positive"
 
 

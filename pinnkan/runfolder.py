@@ -97,7 +97,7 @@ def solve_config(cfg: dict[str, dict[str, Any]], echo: bool = True) -> dict[str,
                 f"({model.n_params} params, {engine} derivatives, {resolved['run']['dtype']}) -> {out}",
                 file=sys.stderr,
             )
-        solution = solve(problem, model, config=cfg)
+        solution = solve(problem, model, config=resolved)
     except BaseException:
         run_dir.discard()
         raise

@@ -131,9 +131,7 @@ def check_residual(problem: Problem, model: torch.nn.Module, engine: str) -> Non
         raise UserError(f"problem {problem.name!r}: residual: {exc}") from None
 
 
-def prepare(
-    problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, Any]]
-) -> tuple[Surrogate, str]:
+def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, Any]]) -> tuple[Surrogate, str]:
     """The surrogate (built, or the one given, cast to the run's dtype and device) and its resolved engine."""
     r, m = cfg["run"], cfg["model"]
     if r["device"] == "cuda" and not torch.cuda.is_available():

@@ -14,7 +14,7 @@ CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.toml"))
 def test_shipped_configs_are_valid(path):
     data = load_toml(path)
     if "sweep" in data:
-        from pinnkan.sweep import plan
+        from pinnkan.sweeps import plan
 
         assert plan(data)
     else:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pinnkan.cli import main
-from pinnkan.sweep import fit_exponent, kan_params, plan, select_points
+from pinnkan.sweeps import fit_exponent, plan, select_points
 
 TINY = """
 [sweep]
@@ -61,15 +61,6 @@ def test_point_selection():
     assert select_points(rows, "mse", "frontier") == [(10, 5e-3), (30, 1e-4)]
 
 
-def test_kan_params_matches_model():
-    import torch
-
-    from pinnkan.surrogates import KAN
-
-    lo, hi = torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 1.0])
-    assert kan_params([2, 7, 3, 1], 10, 3) == KAN([2, 7, 3, 1], lo, hi, grid=10).n_params
-
-
 def test_plan_checks_the_config(tmp_path):
     from pinnkan.errors import UserError
 
@@ -98,7 +89,7 @@ def test_tiny_sweep_end_to_end_and_plots(tmp_path, capsys):
     assert [int(r["params"]) for r in rows] == [9 * 8, 9 * 10, 25, 67]  # 9 edges x (G + k + 2)
     assert all(r["status"] == "ok" for r in rows)
     fits = json.loads((out / "fits.json").read_text())
-    assert set(fits) == {"kan", "mlp", "kan_ladders"} and fits["kan"]["mse"]["n"] == 2
+    assert set(fits) == {"kan", "mlp", "ladders"} and fits["kan"]["mse"]["n"] == 2
     assert (out / "scaling.png").stat().st_size > 0 and (out / "grid_extension.png").stat().st_size > 0
     (out / "scaling.png").unlink()
     assert main(["plot", str(out)]) == 0
@@ -147,31 +138,32 @@ def test_ray_executor_with_two_cpus(tmp_path):
 
 
 def test_failed_point_is_recorded_and_sweep_goes_on(tmp_path, monkeypatch):
-    import pinnkan.sweep as sweep
+    from pinnkan.sweeps import executors, run_sweep
 
-    real = sweep.execute
+    real = executors.execute
 
     def flaky(run, out, threads):
         if run["id"].startswith("mlp-d3"):
             return {"id": run["id"], "ok": False, "error": "RuntimeError: boom", "trace": ""}
         return real(run, out, threads)
 
-    monkeypatch.setattr(sweep, "execute", flaky)
+    monkeypatch.setattr(executors, "execute", flaky)
     cfg = tmp_path / "tiny.toml"
     cfg.write_text(TINY)
-    out = sweep.run_sweep(str(cfg), str(tmp_path / "s"), echo=False)
+    out = run_sweep(str(cfg), str(tmp_path / "s"), echo=False)
     rows = _rows(out)
     status = {r["width"]: r["status"] for r in rows if r["family"] == "mlp"}
     assert status == {"[2,6,1]": "ok", "[2,6,6,1]": "failed: RuntimeError: boom"}
 
 
 def test_ladder_fits_are_per_width():
-    from pinnkan.sweep import fit_all
+    from pinnkan.sweeps import fit_all
 
     rows = [
         {
             "family": "kan",
             "width": w,
+            "grid": str(g),
             "params": str(p),
             "mse": str(c * p**-4.0),
             "status": "ok",
@@ -180,8 +172,8 @@ def test_ladder_fits_are_per_width():
             "rel_h1": "1",
         }
         for w, c in (("[2,5,1]", 1.0), ("[2,9,1]", 50.0))
-        for p in (100, 200, 400)
+        for g, p in ((5, 100), (10, 200), (20, 400))
     ]
     fits = fit_all(rows)
     for w in ("[2,5,1]", "[2,9,1]"):
-        assert abs(fits["kan_ladders"][w]["mse"]["exponent"] + 4.0) < 1e-9
+        assert abs(fits["ladders"]["kan"][w]["mse"]["exponent"] + 4.0) < 1e-9
