@@ -36,7 +36,11 @@ def cached(key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, 
     arrays = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda p: np.savez(open(p, "wb"), **arrays))
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: savez would append .npz to a bare name
+                np.savez(fh, **arrays)
+
+        atomic_write(path, save)
     except OSError:
         pass  # an unwritable cache only costs the recomputation next time
     return arrays

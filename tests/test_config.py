@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pinnkan.config import defaults, load_toml, merge_toml, resolve
-from pinnkan.registry import get_problem
+from pinnkan.registry import builtin_problems, get_problem
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.toml"))
 
@@ -32,3 +32,25 @@ def test_resolution_uses_problem_defaults():
     mlp["model"]["kind"] = "mlp"
     cfg = resolve(mlp, get_problem("poisson")())
     assert cfg["model"]["width"] == [2, 100, 100, 100, 1] and cfg["train"]["grids"] == [] and cfg["train"]["lr"] == 1e-3
+
+
+@pytest.mark.parametrize("name", sorted(builtin_problems()))
+def test_builtin_problem_defaults_use_known_keys(name):
+    from pinnkan.config import check_problem_defaults
+
+    check_problem_defaults(get_problem(name)())
+
+
+def test_a_defaults_typo_is_one_line_exit_2(tmp_path, capsys):
+    from pinnkan.cli import main
+
+    from .test_problems import GOOD
+
+    f = tmp_path / "typo.py"
+    f.write_text(
+        GOOD.replace('    params = {"omega": 1.0}', '    params = {"omega": 1.0}\n    defaults = {"n_interor": 5}')
+    )
+    assert main(["solve", str(f), "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown defaults key 'n_interor'; known: n_interior" in err
+    assert not (tmp_path / "never").exists()

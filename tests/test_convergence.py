@@ -45,3 +45,25 @@ def test_kan_pinn_converges_on_poisson_sinsin(tmp_path):
     with (tmp_path / "run" / "history.csv").open() as fh:
         first = float(next(csv.DictReader(fh))["mse"])
     assert m["mse"] < 1e-2 * first
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_kan_layer_spline_order(k):
+    """A KAN edge's spline (the layer's own closed-form local basis), least-squares fitted to a smooth
+    function on G intervals, has max error ~ G^-(k+1): fit the slope of log error against log G."""
+    from pinnkan.surrogates import KANLayer
+
+    x = torch.linspace(-1, 1, 4000)[:, None]
+    f = torch.sin(3 * x) * torch.exp(x)
+    grids = np.array([8, 12, 16, 24, 32])
+    errors = []
+    for g in grids:
+        layer = KANLayer(1, 1, grid=int(g), k=k)
+        (b,) = basis(x, layer.knots, k)
+        with torch.no_grad():
+            layer.base_weight.zero_()
+            layer.spline_scaler.fill_(1.0)
+            layer.spline_weight[0, 0] = torch.linalg.lstsq(b[:, 0], f).solution[:, 0]
+            errors.append(float((layer(x) - f).abs().max()))
+    slope = np.polyfit(np.log(grids), np.log(errors), 1)[0]
+    assert -(k + 1) - 0.4 < slope < -(k + 1) + 0.4, (slope, errors)

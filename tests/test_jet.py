@@ -7,22 +7,21 @@ from pinnkan.jet import autograd_jet, forward_jet, resolve_engine
 from pinnkan.surrogates import KAN, MLP
 from pinnkan.surrogates.kan_jet import KANLayerJet
 
-from .conftest import rel_err
+from .conftest import build, rel_err, surrogate_kinds
 
 C2, F1 = ("x", "y"), ("u",)
 
 
 def _models(box2):
+    """Every registered surrogate with forward jets, two hidden layers, plus the KAN's reference basis."""
     torch.manual_seed(3)
-    kan = KAN([2, 7, 3, 2], *box2, grid=6)
-    return {
-        "kan": kan,
-        "kan-recursive": KAN([2, 5, 1], *box2, grid=4, basis="recursive"),
-        "mlp": MLP([2, 16, 16, 2], *box2),
-    }
+    models = {kind: build(kind, [2, 7, 5, 2], *box2) for kind in surrogate_kinds()}
+    models["kan"] = KAN([2, 7, 3, 2], *box2, grid=6)
+    models["kan-recursive"] = KAN([2, 5, 1], *box2, grid=4, basis="recursive")
+    return models
 
 
-@pytest.mark.parametrize("name", ["kan", "kan-recursive", "mlp"])
+@pytest.mark.parametrize("name", [*surrogate_kinds(), "kan-recursive"])
 def test_forward_matches_autograd_float64(box2, name):
     model = _models(box2)[name]
     x = torch.rand(256, 2) * 2.4 - 1.2  # include points outside the grid
@@ -85,9 +84,11 @@ def _central_differences(model, x, eps=1e-4):
     return torch.stack(d1), torch.stack(d2)
 
 
-@pytest.mark.parametrize("kind,tol1,tol2", [("kan", 1e-6, 1e-4), ("mlp", 1e-7, 1e-5)])
-def test_forward_jet_matches_finite_differences(box2, kind, tol1, tol2):
-    model = KAN([2, 5, 1], *box2, grid=5) if kind == "kan" else MLP([2, 20, 20, 1], *box2)
+@pytest.mark.parametrize("kind", surrogate_kinds())
+def test_forward_jet_matches_finite_differences(box2, kind):
+    # central differences, eps = 1e-4: truncation ~1e-8 times a third derivative, rounding ~1e-16 / eps^2
+    tol1, tol2 = 1e-6, 1e-4
+    model = build(kind, [2, 8, 1], *box2)
     x = torch.rand(64, 2) * 1.6 - 0.8
     j = forward_jet(model, x, 2, C2, F1)
     fd1, fd2 = _central_differences(model, x)
@@ -246,7 +247,7 @@ def test_mlp_jet_gradcheck(box2, laplacian):
     assert torch.autograd.gradcheck(lambda *ps: MLPJet.apply(x, model.in_scale, c, *ps), params)
 
 
-@pytest.mark.parametrize("name", ["kan", "mlp"])
+@pytest.mark.parametrize("name", surrogate_kinds())
 def test_laplacian_only_jet(box2, name):
     model = _models(box2)[name]
     x = torch.rand(50, 2) * 2 - 1

@@ -9,6 +9,8 @@ from pinnkan.jet import autograd_jet
 from pinnkan.problem import validate
 from pinnkan.registry import builtin_problems, get_problem, load_problem_file
 
+from .conftest import build, surrogate_kinds
+
 PROBLEMS = builtin_problems()
 EXACT = [n for n, c in PROBLEMS.items() if c().has_exact]
 
@@ -188,19 +190,14 @@ def test_reference_cache_is_reused_and_recomputed_when_corrupt(tmp_path, monkeyp
     assert cached("k", compute)["u"].tolist() == [0, 1, 2, 3] and len(calls) == 2
 
 
-@pytest.mark.parametrize("kind", ["kan", "mlp"])
+@pytest.mark.parametrize("kind", surrogate_kinds())
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
 def test_every_operator_forward_matches_autograd(name, kind):
     """The residual of a random surrogate through the forward jet equals the one through nested autograd."""
     from pinnkan.jet import compute_jet
-    from pinnkan.surrogates import KAN, MLP
 
     p = PROBLEMS[name]()
-    lo, hi = (torch.as_tensor(b) for b in p.domain.bounds())
-    if kind == "kan":
-        model = KAN([p.dim, 4, len(p.fields)], lo, hi, grid=5)
-    else:
-        model = MLP([p.dim, 12, 12, len(p.fields)], lo, hi)
+    model = build(kind, [p.dim, 6, 6, len(p.fields)], *p.domain.bounds())
     x = torch.as_tensor(p.interior(128, seed=3))
     lap = p.hessian == "laplacian"
     res = {

@@ -1,9 +1,12 @@
 """KAN and MLP surrogates: shapes, parameter counts, grid update and extension, save/load."""
 
+import json
+
 import pytest
 import torch
 
-from pinnkan.surrogates import KAN, MLP, load_surrogate, save_surrogate
+from pinnkan.config import Key
+from pinnkan.surrogates import KAN, MLP, SURROGATES, Surrogate, load_surrogate, save_surrogate
 
 
 def test_kan_parameter_count_matches_paper_sizes(box2):
@@ -72,3 +75,94 @@ def test_input_map_uses_the_domain():
     model = KAN([2, 3, 1], lo, hi, grid=4)
     z = torch.tensor([[0.0, 0.0], [2 * torch.pi, 1.0]]) * model.in_scale + model.in_shift
     assert torch.allclose(z, torch.tensor([[-1.0, -1.0], [1.0, 1.0]]))
+
+
+# --- a surrogate is one module and one registry entry: a toy one, registered in one place ------------
+class Toy(Surrogate):
+    """One activation between linear layers, chosen by its own [model] key; autograd derivatives only."""
+
+    kind = "toy"
+    default_hidden = (6,)
+    default_lr = 1e-2
+    config_keys = {"activation": Key("str", "tanh", ("tanh", "sin"), help="toy activation")}
+
+    def __init__(self, widths, lo, hi, activation: str = "tanh") -> None:
+        super().__init__(lo, hi)
+        self.widths, self.activation = list(widths), activation
+        self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+
+    def body(self, z):
+        act = torch.tanh if self.activation == "tanh" else torch.sin
+        for i, layer in enumerate(self.layers):
+            z = layer(z)
+            z = act(z) if i < len(self.layers) - 1 else z
+        return z
+
+    def spec(self):
+        return {"kind": self.kind, "width": self.widths, "activation": self.activation}
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    monkeypatch.setitem(SURROGATES, "toy", Toy)
+    return Toy
+
+
+TOY_SWEEP = """
+[sweep]
+problem = "poisson_sinsin"
+[base.data]
+n_interior = 64
+n_boundary = 16
+[base.train]
+adam_steps = 2
+steps = 2
+[toy]
+widths = [[2, 4, 1], [2, 6, 1]]
+[toy.model]
+activation = "sin"
+"""
+
+
+def test_toy_surrogate_in_solve_bench_and_sweep(toy, tmp_path, capsys):
+    import pinnkan
+    from pinnkan.bench import run_bench
+    from pinnkan.cli import main
+    from pinnkan.sweeps import run_sweep
+
+    # library: built from the registry with its own default width and learning rate
+    s = pinnkan.solve("poisson_sinsin", "toy", steps=3, adam_steps=2, n_interior=64, n_boundary=16, progress=False)
+    assert s.model.widths == [2, 6, 1] and s.config["train"]["lr"] == 1e-2 and s.engine == "autograd"
+    assert s.config["train"]["grids"] == [] and s.status == "ok"
+    # command line: --model and its own key, run folder, model.pt rebuilt through the registry
+    out = tmp_path / "run"
+    argv = ["solve", "poisson_sinsin", "--model", "toy", "--set", "model.activation=sin", "--steps", "2"]
+    assert main([*argv, "--adam-steps", "1", "--n-interior", "64", "--n-boundary", "16", "--out", str(out)]) == 0
+    loaded = load_surrogate(out / "model.pt")
+    assert isinstance(loaded, Toy) and loaded.activation == "sin"
+    # bench: only the engines that apply (no forward jet, no separate reference formulation)
+    rows = run_bench(
+        "poisson_sinsin",
+        [("toy", None, None)],
+        ("float64",),
+        n_interior=64,
+        n_boundary=16,
+        repeat=2,
+        warmup=1,
+        progress=False,
+    )
+    assert [r["engine"] for r in rows] == ["autograd"] and rows[0]["width"] == [2, 6, 1]
+    # a two-point sweep of the toy family
+    cfg = tmp_path / "toy.toml"
+    cfg.write_text(TOY_SWEEP)
+    sweep = run_sweep(str(cfg), str(tmp_path / "sweep"), echo=False)
+    results = (sweep / "results.csv").read_text().splitlines()
+    assert len(results) == 3 and all(",ok," in line for line in results[1:])
+    assert json.loads((sweep / "runs" / "toy-2x4x1-s0" / "config.json").read_text())["model"]["activation"] == "sin"
+
+
+def test_register_surrogate_checks_the_class():
+    from pinnkan.surrogates import register_surrogate
+
+    with pytest.raises(ValueError, match="non-empty kind"):
+        register_surrogate(type("NoKind", (Surrogate,), {}))
