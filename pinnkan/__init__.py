@@ -7,6 +7,14 @@ The library in three calls (docs/architecture.md has the whole picture)::
     solution.errors["rel_l2"]
 """
 
+import os as _os
+
+# OpenMP threads (torch's and numba's) that wait for work spin for a short while, then
+# sleep: with the default (long spinning) two pinnkan runs on one 2-core machine took 7x
+# as long as one; see the README's "Threads and two jobs on one machine". Must be set
+# before torch or numba start their thread pools; a value the user set wins.
+_os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
 from pinnkan.conditions import Condition, Derivative, Dirichlet, Initial, Periodic
 from pinnkan.domain import Box, Domain
 from pinnkan.errors import UserError

@@ -36,6 +36,7 @@ def cached(key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, 
     arrays = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+
         def save(tmp: Path) -> None:
             with open(tmp, "wb") as fh:  # a file object: savez would append .npz to a bare name
                 np.savez(fh, **arrays)

@@ -23,6 +23,8 @@ SOLVE_FLAGS: dict[str, str] = {
     "--grids": "train.grids",
     "--alpha": "train.alpha",
     "--max-time": "train.max_time",
+    "--checkpoint-every": "run.checkpoint_every",
+    "--on-divergence": "run.on_divergence",
     "--n-interior": "data.n_interior",
     "--n-boundary": "data.n_boundary",
     "--dtype": "run.dtype",
@@ -81,9 +83,26 @@ def config_from_args(args: argparse.Namespace, problem: str | None) -> dict:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from pinnkan.runfolder import solve_config
+    from pinnkan.runfolder import resume_run, solve_config
+    from pinnkan.training.signals import exit_code
 
-    solve_config(config_from_args(args, args.problem))
+    if args.resume:
+        given = [f for f, key in SOLVE_FLAGS.items() if getattr(args, key) is not None]
+        if args.problem or args.config or args.set or given:
+            raise UserError("--resume DIR continues a run with its own settings: give no problem or other settings")
+        m = resume_run(args.resume, progress=False if args.no_progress else None)
+    elif not args.problem:
+        raise UserError("pinnkan solve: give a PROBLEM (see 'pinnkan list') or --resume DIR")
+    else:
+        m = solve_config(config_from_args(args, args.problem))
+    if m["status"] == "diverged":
+        print(
+            f"pinnkan: training diverged ({m['stop_reasons'][-1]}); the last good state is in {m['out']}",
+            file=sys.stderr,
+        )
+        return 3
+    if m["status"] == "interrupted":
+        return exit_code(m.get("stopped_by")) or 130
     return 0
 
 
@@ -101,7 +120,8 @@ def build_parser() -> Parser:
     parser = Parser(prog="pinnkan", description="Physics-informed KANs (and MLPs) for PDEs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     p = sub.add_parser("solve", help="train a surrogate on one problem", description="Train a PINN on PROBLEM.")
-    p.add_argument("problem", help="registered problem (see 'pinnkan list') or a path to a problem .py file")
+    p.add_argument("problem", nargs="?", help="registered problem (see 'pinnkan list') or a path to a problem .py file")
+    p.add_argument("--resume", metavar="DIR", help="continue the run at DIR from its last checkpoint")
     add_solve_options(p)
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("list", help="list the registered problems", description="List the registered problems.")

@@ -95,6 +95,9 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "history_size": Key("int", 50, check=positive, help="L-BFGS history"),
         "tolerance": Key("float", 1e-12, check=_non_negative, help="L-BFGS stops when the loss changes less"),
         "max_time": Key("float", 0.0, check=_non_negative, help="wall-clock budget in seconds (0: none)"),
+        "divergence_factor": Key(
+            "float", 1e8, check=_non_negative, help="diverged when the loss exceeds this times its best (0: off)"
+        ),
     },
     "run": {
         "dtype": Key("str", "float64", DTYPES),
@@ -104,6 +107,12 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "log_every": Key("int", 10, check=positive, help="steps between test-error evaluations"),
         "out": Key("str", None, help="output folder (default runs/<problem>-<model>-<timestamp>)"),
         "progress": Key("bool", True, help="show a progress bar"),
+        "checkpoint_every": Key("int", 0, check=_non_negative, help="checkpoint every N steps (0: by time only)"),
+        "checkpoint_seconds": Key(
+            "float", 120.0, check=_non_negative, help="checkpoint every S seconds of training (0: by steps only)"
+        ),
+        "on_divergence": Key("str", "stop", ("stop", "retry"), help="retry: resume the last checkpoint, lr / 10"),
+        "divergence_retries": Key("int", 3, check=_non_negative, help="retries at most, with --on-divergence retry"),
     },
 }
 

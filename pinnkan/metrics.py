@@ -30,6 +30,23 @@ def error_metrics(pred: Tensor, grad_pred: Tensor, u: Tensor, grad_u: Tensor) ->
     }
 
 
+def check_exact(problem, x: Tensor) -> None:
+    """The exact solution must be a finite (M, F) tensor at the test points x (M, D)."""
+    from pinnkan.errors import UserError
+
+    m, f = x.shape[0], len(problem.fields)
+    try:
+        u = problem.exact(x)
+    except Exception as exc:  # the user's code: one line
+        raise UserError(f"problem {problem.name!r}: exact(x) failed: {type(exc).__name__}: {exc}") from None
+    if not isinstance(u, Tensor) or tuple(u.shape) != (m, f):
+        shape = tuple(u.shape) if isinstance(u, Tensor) else type(u).__name__
+        raise UserError(f"problem {problem.name!r}: exact(x) must return shape (N, {f}) for x (N, D); got {shape}")
+    bad = int((~torch.isfinite(u)).any(1).sum())
+    if bad:
+        raise UserError(f"problem {problem.name!r}: exact(x) is not finite at {bad} of {m} test points")
+
+
 class ErrorTracker:
     """Fixed test set of a problem and the errors of a surrogate on it.
 

@@ -48,20 +48,33 @@ def write_csv(path: str | Path, rows: Sequence[dict[str, Any]], columns: Sequenc
 class RunDir:
     """An output folder built under a hidden staging name and renamed when complete.
 
-    ``path`` is where files go while the run is under way; ``commit()`` moves the
-    staging folder to ``final`` (replacing an earlier run there) and ``discard()``
-    removes it, so no half-written run folder is ever left at ``final``.
+    ``path`` (``.NAME.partial`` beside ``final``) is where files go while the run is
+    under way, its checkpoints included; ``commit()`` moves it to ``final``
+    (replacing an earlier run there) and ``discard()`` removes it. So no
+    half-written run folder is ever left at ``final``, and a run killed at any
+    moment leaves its checkpoint in the staging folder for ``--resume``.
+    With ``resume`` an existing staging folder is kept; otherwise it is an
+    abandoned run and starts over.
     """
 
-    def __init__(self, final: str | Path) -> None:
+    def __init__(self, final: str | Path, resume: bool = False) -> None:
         self.final = Path(final)
         if self.final.exists() and not self.final.is_dir():
             raise UserError(f"--out {str(self.final)!r} exists and is not a folder")
+        self.path = self.staging(self.final)
         try:
             self.final.parent.mkdir(parents=True, exist_ok=True)
-            self.path = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.", suffix=".partial", dir=self.final.parent))
+            if self.path.exists() and not resume:
+                shutil.rmtree(self.path)
+            self.path.mkdir(exist_ok=True)
         except OSError as exc:
             raise UserError(f"--out {str(self.final)!r} cannot be written: {exc.strerror}") from None
+
+    @staticmethod
+    def staging(final: str | Path) -> Path:
+        """Where the run that ends up at ``final`` lives until it is complete."""
+        final = Path(final)
+        return final.with_name(f".{final.name}.partial")
 
     def commit(self) -> Path:
         if self.final.exists():

@@ -1,8 +1,11 @@
 """A run folder: ``pinnkan solve``'s configuration in, :func:`pinnkan.solve` in the middle, files out.
 
-Writes config.json, history.csv, metrics.json, model.pt, loss_curves.png and
-solution.png, each atomically, into a staging folder renamed into place when
-complete (see :class:`pinnkan.output.RunDir`).
+Writes config.json, history.csv, metrics.json, model.pt, loss_curves.png,
+solution.png and checkpoint.pt, each atomically, into a staging folder renamed
+into place when complete (see :class:`pinnkan.output.RunDir`). While training,
+checkpoints go to the staging folder, so a run killed at any moment can be
+continued with ``pinnkan solve --resume OUT``; SIGINT and SIGTERM end training
+after the current step and write every output (status "interrupted").
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import Any
 import torch
 
 from pinnkan import plots
+from pinnkan.errors import UserError
 from pinnkan.output import RunDir, atomic_write, write_csv, write_json
-from pinnkan.solve import Solution, configure, load_problem, prepare, solve
+from pinnkan.solve import Solution, configure, load_problem, prepare, resume, train
 from pinnkan.surrogates import save_surrogate
-from pinnkan.training import term_names
+from pinnkan.training import signals, term_names
+from pinnkan.training.checkpoint import FILENAME, Checkpointer, load_checkpoint
 
 # the fixed leading columns of history.csv; each condition's <name>_loss follows the groups
 HISTORY_HEAD = ("step", "phase", "wall_s", "params")
@@ -32,7 +37,7 @@ def history_columns(solution: Solution) -> tuple[str, ...]:
     return (*HISTORY_HEAD, *term_names(solution.problem), *ERROR_COLUMNS, *extra)
 
 
-def metrics(solution: Solution, total_s: float) -> dict[str, Any]:
+def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, Any]:
     """metrics.json: the final figures and what produced them."""
     cfg, model = solution.config, solution.model
     return {
@@ -52,6 +57,9 @@ def metrics(solution: Solution, total_s: float) -> dict[str, Any]:
         "seed": cfg["run"]["seed"],
         "status": solution.status,
         "stop_reasons": solution.stop_reasons,
+        "stopped_by": solution.signal,
+        "divergence_retries": retries,
+        "out": cfg["run"]["out"],
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
@@ -62,50 +70,124 @@ def default_out(cfg: dict[str, dict[str, Any]]) -> str:
     return f"runs/{name}-{cfg['model']['kind']}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def write_run(solution: Solution, out: str | Path | RunDir, total_s: float = 0.0) -> dict[str, Any]:
-    """Write a solution's run folder at ``out`` (replacing one there only once complete); metrics.json's content."""
+def write_run(solution: Solution, out: str | Path | RunDir, total_s: float = 0.0, retries: int = 0) -> dict[str, Any]:
+    """Write a solution's run folder at ``out`` (replacing one there only once complete); metrics.json's content.
+
+    A failure to write (disk full, folder gone) is one line; the staging folder and its
+    last checkpoint stay for ``--resume``.
+    """
     run_dir = out if isinstance(out, RunDir) else RunDir(out)
+    d = run_dir.path
+    m = metrics(solution, total_s, retries)
     try:
-        m = metrics(solution, total_s)
-        d = run_dir.path
         write_json(d / "config.json", solution.config)
         write_csv(d / "history.csv", solution.history, history_columns(solution))
         save_surrogate(solution.model, d / "model.pt", {"problem": solution.problem.name}, write=atomic_write)
         plots.loss_curves({solution.problem.name: solution.history}, d / "loss_curves.png")
         plots.solution_fields(solution.problem, solution.model, solution.tracker, d / "solution.png")
         write_json(d / "metrics.json", m)
+        if solution.status != "interrupted":  # only an interrupted run is resumed from its folder
+            (d / FILENAME).unlink(missing_ok=True)
         run_dir.commit()
-    except BaseException:
-        run_dir.discard()
+    except BaseException as exc:
+        if not (d / FILENAME).exists():
+            run_dir.discard()  # nothing to resume from: leave nothing behind
+        if isinstance(exc, OSError):
+            raise UserError(f"cannot write the run's outputs to {str(d)!r}: {exc.strerror or exc}") from None
         raise
+    return m
+
+
+def _callbacks(run_dir: RunDir, cfg: dict[str, dict[str, Any]]) -> list[Checkpointer]:
+    r = cfg["run"]
+    return [Checkpointer(run_dir.path / FILENAME, r["checkpoint_every"], r["checkpoint_seconds"])]
+
+
+def _train_into(
+    run_dir: RunDir,
+    cfg: dict[str, dict[str, Any]],
+    start,
+    echo: bool,
+) -> dict[str, Any]:
+    """Run ``start(callbacks)`` -> Solution under deferred signals, retry divergence as configured, write."""
+    t_start = time.perf_counter()
+    r = cfg["run"]
+    with signals.deferred_signals():
+        try:
+            solution = start(_callbacks(run_dir, cfg))
+            retries = 0
+            while solution.status == "diverged" and r["on_divergence"] == "retry" and retries < r["divergence_retries"]:
+                ckpt_path = run_dir.path / FILENAME
+                if not ckpt_path.exists():
+                    break
+                retries += 1
+                scale = 0.1**retries
+                if echo:
+                    print(
+                        f"pinnkan: {solution.stop_reasons[-1]}; retry {retries}/{r['divergence_retries']} from the "
+                        f"last checkpoint with step sizes x{scale:g}",
+                        file=sys.stderr,
+                    )
+                solution = resume(load_checkpoint(ckpt_path), _callbacks(run_dir, cfg), lr_scale=scale)
+        except BaseException:
+            if not (run_dir.path / FILENAME).exists():
+                run_dir.discard()  # nothing worth keeping; with a checkpoint the run stays resumable
+            raise
+        solution.config["run"]["out"] = str(run_dir.final)
+        m = write_run(solution, run_dir, time.perf_counter() - t_start, retries)
+    if echo:
+        print(summary_line(m, str(run_dir.final)), file=sys.stderr)
     return m
 
 
 def solve_config(cfg: dict[str, dict[str, Any]], echo: bool = True) -> dict[str, Any]:
     """Train as the (command line's) configuration says, write the run folder, return metrics.json's content."""
-    t_start = time.perf_counter()
     params = {k: v for k, v in cfg["problem"].items() if k != "name"}
     problem = load_problem(cfg["problem"]["name"], **params)
     resolved = configure(problem, cfg["model"]["kind"], cfg, {})
     out = resolved["run"]["out"] or default_out(resolved)
+    resolved["run"]["out"] = out
     model, engine = prepare(problem, resolved["model"]["kind"], resolved)
     run_dir = RunDir(out)  # an unusable --out is refused before training, not after
-    try:
-        if echo:
-            print(
-                f"pinnkan: {problem.name} with {model.kind} {resolved['model']['width']} "
-                f"({model.n_params} params, {engine} derivatives, {resolved['run']['dtype']}) -> {out}",
-                file=sys.stderr,
-            )
-        solution = solve(problem, model, config=resolved)
-    except BaseException:
-        run_dir.discard()
-        raise
-    solution.config["run"]["out"] = out
-    m = write_run(solution, run_dir, time.perf_counter() - t_start)
     if echo:
-        print(summary_line(m, out), file=sys.stderr)
-    return m
+        print(
+            f"pinnkan: {problem.name} with {model.kind} {resolved['model']['width']} "
+            f"({model.n_params} params, {engine} derivatives, {resolved['run']['dtype']}) -> {out}",
+            file=sys.stderr,
+        )
+    return _train_into(run_dir, resolved, lambda cbs: train(problem, model, resolved, cbs), echo)
+
+
+def find_checkpoint(out: str | Path) -> Path:
+    """The checkpoint a ``--resume OUT`` continues from: the unfinished run's, else an interrupted run's."""
+    final = Path(out)
+    staged = RunDir.staging(final) / FILENAME
+    if staged.exists():
+        return staged
+    if (final / "metrics.json").exists():
+        try:
+            status = json.loads((final / "metrics.json").read_text()).get("status")
+        except (OSError, ValueError):
+            status = None
+        if status != "interrupted":
+            raise UserError(f"{str(final)!r} is a finished run (status {status}); there is nothing to resume")
+    elif not final.is_dir():
+        raise UserError(f"{str(final)!r} is neither a run folder nor an unfinished run")
+    return final / FILENAME
+
+
+def resume_run(out: str | Path, progress: bool | None = None, echo: bool = True) -> dict[str, Any]:
+    """Continue the run at ``out`` from its last checkpoint, appending to its history; metrics.json's content."""
+    ckpt = load_checkpoint(find_checkpoint(out))
+    cfg = ckpt["config"]
+    cfg["run"]["out"] = str(out)
+    if progress is not None:
+        cfg["run"]["progress"] = progress
+    run_dir = RunDir(out, resume=True)
+    if echo:
+        pos = ckpt["position"]
+        print(f"pinnkan: resuming {out} at step {pos['step']} ({pos['train_s']:.1f} s trained)", file=sys.stderr)
+    return _train_into(run_dir, cfg, lambda cbs: resume(ckpt, cbs), echo)
 
 
 def summary_line(m: dict[str, Any], out: str) -> str:

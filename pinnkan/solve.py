@@ -26,7 +26,7 @@ from torch import Tensor
 from pinnkan.config import defaults, resolve, schema, set_key
 from pinnkan.errors import UserError
 from pinnkan.jet import JetError, compute_jet, resolve_engine
-from pinnkan.metrics import METRICS, ErrorTracker
+from pinnkan.metrics import METRICS, ErrorTracker, check_exact
 from pinnkan.problem import Problem
 from pinnkan.registry import get_problem
 from pinnkan.surrogates import Surrogate, build_surrogate
@@ -91,7 +91,8 @@ class Solution:
     ``errors``: the final test-set figures (mse, rel_l2, h1_mse, rel_h1 and, with
     several fields, each per field); ``history``: one dict per logged step (see
     history.csv); ``status``: "ok", "diverged" or "interrupted"; ``stop_reasons``:
-    why each phase ended; ``config``: every setting, resolved.
+    why each phase ended; ``config``: every setting, resolved. After a divergence
+    ``model`` is its last good state and ``errors`` are that state's.
     """
 
     problem: Problem
@@ -105,6 +106,7 @@ class Solution:
     steps: int
     train_s: float
     tracker: ErrorTracker = field(repr=False)
+    signal: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended training
 
     def __call__(self, x: np.ndarray | Tensor) -> np.ndarray:
         """The fields (N, F) at points x (N, D), as a NumPy array."""
@@ -118,17 +120,50 @@ class Solution:
         return self.history[-1].get("loss") if self.history else None
 
 
-def check_residual(problem: Problem, model: torch.nn.Module, engine: str) -> None:
-    """Evaluate the residual once on a few points, so that a residual asking its jet for
-    something it does not hold fails here, in one line, not after the run has started."""
+def _check_rows(problem: Problem, what: str, value: Any, n: int) -> None:
+    """A residual must be a tensor with one finite row per point: (n,) or (n, E)."""
+    if not isinstance(value, Tensor):
+        raise UserError(f"problem {problem.name!r}: {what} returned {type(value).__name__}, not a torch tensor")
+    if value.dim() not in (1, 2) or value.shape[0] != n:
+        raise UserError(
+            f"problem {problem.name!r}: {what} must give one value (or row) per point, shape ({n},) or ({n}, E); "
+            f"got {tuple(value.shape)}"
+        )
+    bad = int((~torch.isfinite(value.detach())).reshape(n, -1).any(1).sum())
+    if bad:
+        raise UserError(f"problem {problem.name!r}: {what} is not finite at {bad} of {n} check points")
+
+
+def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int = 16) -> None:
+    """Evaluate the residual and every condition once on a few points with the untrained surrogate, so that
+    a problem asking its jet for something it does not hold, returning the wrong shape or non-finite
+    values (a forcing or boundary value with a pole, say) fails here, in one line, before any training."""
     param = next(model.parameters())
-    x = torch.as_tensor(problem.interior(4, seed=0), dtype=param.dtype, device=param.device)
     lap = problem.hessian == "laplacian"
-    try:
-        jet = compute_jet(engine, model, x, problem.order, problem.coords, problem.fields, False, lap)
-        problem.residual(x, jet)
-    except JetError as exc:
-        raise UserError(f"problem {problem.name!r}: residual: {exc}") from None
+
+    def evaluate(what: str, x: np.ndarray, order: int, fn) -> None:
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != problem.dim or not np.isfinite(x).all():
+            raise UserError(f"problem {problem.name!r}: {what}: points must be finite, shape (n, {problem.dim})")
+        xt = torch.as_tensor(x, dtype=param.dtype, device=param.device)
+        try:
+            jet = compute_jet(
+                engine, model, xt, order, problem.coords, problem.fields, False, lap and what == "residual"
+            )
+            value = fn(xt, jet)
+        except JetError as exc:
+            raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
+        except Exception as exc:  # the user's code: say what failed, in one line
+            raise UserError(f"problem {problem.name!r}: {what} failed: {type(exc).__name__}: {exc}") from None
+        _check_rows(problem, what, value, x.shape[0])
+
+    evaluate("residual", problem.interior(n, seed=0), problem.order, problem.residual)
+    for name, cond in zip(problem.condition_names, problem.conditions):
+        try:
+            pts = cond.points(problem, n, seed=0)
+        except Exception as exc:
+            raise UserError(f"problem {problem.name!r}: condition {name!r}: points failed: {exc}") from None
+        evaluate(f"condition {name!r}", pts, cond.order, lambda x, jet, c=cond: c.residual(problem, x, jet))
 
 
 def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, Any]]) -> tuple[Surrogate, str]:
@@ -148,7 +183,9 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         engine = resolve_engine(r["derivatives"], model)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    check_residual(problem, model, engine)
+    check_problem(problem, model, engine)
+    if problem.has_exact:
+        check_exact(problem, torch.as_tensor(problem.test_points(), dtype=torch.float64))
     return model, engine
 
 
@@ -168,14 +205,48 @@ def solve(
     if isinstance(problem, str):
         params = {k: v for k, v in ((config or {}).get("problem") or {}).items() if k != "name"}
         problem = load_problem(problem, **params)
-    cfg = configure(problem, model, config, settings)
+    return train(problem, model, configure(problem, model, config, settings), callbacks)
+
+
+def resume(checkpoint: dict[str, Any], callbacks: Sequence[Callback] = (), lr_scale: float = 1.0) -> Solution:
+    """Continue the run a checkpoint (``training.checkpoint.load_checkpoint``) was taken from.
+
+    ``callbacks`` must be the same kinds, in the same order, as the run had (their
+    states are restored); ``lr_scale`` multiplies every phase's step size.
+    """
+    from pinnkan.surrogates import surrogate_from_blob
+
+    cfg = checkpoint["config"]
+    problem = load_problem(cfg["problem"]["name"], **{k: v for k, v in cfg["problem"].items() if k != "name"})
+    model = surrogate_from_blob(checkpoint["model"])
+    return train(problem, model, cfg, callbacks, checkpoint, lr_scale)
+
+
+def train(
+    problem: Problem,
+    model: Surrogate | str,
+    cfg: dict[str, dict[str, Any]],
+    callbacks: Sequence[Callback] = (),
+    checkpoint: dict[str, Any] | None = None,
+    lr_scale: float = 1.0,
+) -> Solution:
+    """Train with a resolved configuration (:func:`configure`), from a checkpoint's position when given."""
     model, engine = prepare(problem, model, cfg)
     r = cfg["run"]
     dtype, device = TORCH_DTYPES[r["dtype"]], r["device"]
     tracker = ErrorTracker(problem, dtype=dtype, device=device)
-    points = Collocation.sample(problem, cfg["data"], r["seed"], dtype, device)
-    outcome = Trainer(problem, model, cfg, tracker, engine, points, callbacks).run()
+    if checkpoint is None:
+        points = Collocation.sample(problem, cfg["data"], r["seed"], dtype, device)
+    else:
+        saved = checkpoint["points"]
+        points = Collocation(
+            saved["interior"].to(dtype=dtype, device=device),
+            [c.to(dtype=dtype, device=device) for c in saved["conditions"]],
+        )
+    outcome = Trainer(problem, model, cfg, tracker, engine, points, callbacks).run(checkpoint, lr_scale)
     final = outcome.history[-1] if outcome.history else tracker(model, engine)
+    if outcome.status == "diverged":  # the last row holds the blown-up step; the model is its last good state
+        final = tracker(model, engine)
     errors = {k: v for k, v in final.items() if k in METRICS or k.startswith(tuple(f"{m}_" for m in METRICS))}
     return Solution(
         problem,
@@ -189,4 +260,5 @@ def solve(
         outcome.steps,
         outcome.train_s,
         tracker,
+        outcome.signal,
     )

@@ -167,3 +167,46 @@ def test_shipped_configs_resolve_by_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no configs/ here: the packaged copies are found
     assert load_toml("scaling_poisson")["sweep"]["problem"] == "poisson"
     assert load_toml("configs/poisson.toml")["problem"]["name"] == "poisson"
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (  # one residual value per point, not three
+            'return jet.dd("x") + self.omega**2 * jet.val',
+            'return (jet.dd("x") + self.omega**2 * jet.val).repeat(3)',
+            "residual must give one value (or row) per point",
+        ),
+        (  # a forcing with a pole
+            'return jet.dd("x") + self.omega**2 * jet.val',
+            'return jet.dd("x") + 1 / (x[:, 0] - x[:, 0])',
+            "residual is not finite at 16 of 16 check points",
+        ),
+        ('return jet.dd("x") + self.omega**2 * jet.val', "return jet.dd('x').numpy()", "not a torch tensor"),
+        (
+            'return jet.dd("x") + self.omega**2 * jet.val',
+            'return jet.dd("x") + self.omgea',
+            "residual failed: AttributeError",
+        ),
+        (  # an exact solution of the wrong shape
+            "return torch.sin(self.omega * x[:, :1]) + torch.cos(self.omega * x[:, :1])",
+            "return torch.sin(self.omega * x[:, 0])",
+            "exact(x) must return shape (N, 1)",
+        ),
+        (  # an exact solution that is not finite inside the domain
+            "return torch.sin(self.omega * x[:, :1]) + torch.cos(self.omega * x[:, :1])",
+            "return torch.log(x[:, :1] - 0.5)",
+            "is not finite",
+        ),
+    ],
+)
+def test_problem_file_mistakes_are_caught_before_training(tmp_path, capsys, old, new, message):
+    from .test_problems import GOOD
+
+    assert old in GOOD
+    f = tmp_path / "bad.py"
+    f.write_text(GOOD.replace(old, new))
+    code, _, err = run(["solve", str(f), *TINY, "--width", "1,3,1", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not [p for p in tmp_path.iterdir() if p.name != "bad.py"]

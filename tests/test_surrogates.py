@@ -166,3 +166,19 @@ def test_register_surrogate_checks_the_class():
 
     with pytest.raises(ValueError, match="non-empty kind"):
         register_surrogate(type("NoKind", (Surrogate,), {}))
+
+
+@pytest.mark.parametrize("kind", ["kan", "mlp"])
+def test_a_reloaded_surrogate_computes_bit_identically(kind):
+    """Resume relies on it: same weights must mean the same arithmetic (same basis path), not just the same
+    function. A KAN built in float32 and cast must stay on its closed-form path once reloaded."""
+    from pinnkan.jet import forward_jet
+    from pinnkan.surrogates import surrogate_blob, surrogate_from_blob
+
+    torch.set_default_dtype(torch.float32)
+    lo, hi = torch.tensor([-1.0, 0.0]), torch.tensor([1.0, 3.0])
+    model = (KAN([2, 4, 1], lo, hi, grid=7) if kind == "kan" else MLP([2, 8, 1], lo, hi)).double()
+    again = surrogate_from_blob(surrogate_blob(model))
+    x = torch.rand(300, 2, dtype=torch.float64) * torch.tensor([2.0, 3.0]) - torch.tensor([1.0, 0.0])
+    a, b = forward_jet(model, x, 2, ("x", "y"), ("u",)), forward_jet(again, x, 2, ("x", "y"), ("u",))
+    assert torch.equal(a.value, b.value) and torch.equal(a.diag, b.diag)

@@ -49,8 +49,17 @@ class Poison(Callback):
 def test_non_finite_loss_is_divergence():
     s = _solve(Poison(at=3), optimizer="adam", steps=20, grids=[3, 4])
     assert s.status == "diverged" and s.steps == 4
-    assert s.stop_reasons == ["adam G=3: non-finite loss"]
+    assert s.stop_reasons == ["adam G=3: non-finite pde_loss at step 4"]
     assert math.isnan(s.history[-1]["loss"]) and s.history[-1]["step"] == 4
+    # the model is back at its last good state, and the errors are that state's
+    assert all(bool(torch.isfinite(p).all()) for p in s.model.parameters())
+    assert math.isfinite(s.errors["rel_l2"])
+
+
+def test_a_loss_far_above_its_best_is_divergence():
+    s = _solve(optimizer="adam", lr=1e30, steps=20, grids=[3])
+    assert s.status == "diverged" and "above 1e+08 x its best" in s.stop_reasons[-1]
+    assert math.isfinite(s.errors["rel_l2"]) and s.steps < 20
 
 
 class Interrupt(Callback):

@@ -49,22 +49,42 @@ __all__ = [
     "load_surrogate",
     "register_surrogate",
     "save_surrogate",
+    "surrogate_blob",
     "surrogate_class",
+    "surrogate_from_blob",
 ]
+
+
+def surrogate_blob(model: Surrogate) -> dict[str, Any]:
+    """Weights and everything needed to rebuild, as plain data (see :func:`surrogate_from_blob`)."""
+    return {
+        "format": "pinnkan-surrogate-1",
+        "spec": model.spec(),
+        "lo": (model.in_shift.neg() - 1).div(model.in_scale).tolist(),
+        "hi": (1 - model.in_shift).div(model.in_scale).tolist(),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+    }
+
+
+def surrogate_from_blob(blob: dict[str, Any]) -> Surrogate:
+    """Rebuild a surrogate from :func:`surrogate_blob`'s data, in the dtype it was saved in."""
+    import torch
+
+    spec = dict(blob["spec"])
+    dtype = next(iter(blob["state_dict"].values())).dtype
+    lo = torch.tensor(blob["lo"], dtype=dtype)
+    hi = torch.tensor(blob["hi"], dtype=dtype)
+    kind = spec.pop("kind")
+    model = build_surrogate(kind, spec.pop("width"), lo, hi, spec).to(dtype)
+    model.load_state_dict(blob["state_dict"])
+    return model
 
 
 def save_surrogate(model: Surrogate, path, extra: dict[str, Any] | None = None, write=None) -> None:
     """Save weights and everything needed to rebuild (loadable with weights_only=True)."""
     import torch
 
-    blob = {
-        "format": "pinnkan-surrogate-1",
-        "spec": model.spec(),
-        "lo": (model.in_shift.neg() - 1).div(model.in_scale).tolist(),
-        "hi": (1 - model.in_shift).div(model.in_scale).tolist(),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        **(extra or {}),
-    }
+    blob = {**surrogate_blob(model), **(extra or {})}
     if write is None:
         torch.save(blob, path)
     else:
@@ -75,12 +95,4 @@ def load_surrogate(path) -> Surrogate:
     """Rebuild a surrogate saved by :func:`save_surrogate`."""
     import torch
 
-    blob = torch.load(path, weights_only=True, map_location="cpu")
-    spec = dict(blob["spec"])
-    dtype = next(iter(blob["state_dict"].values())).dtype
-    lo = torch.tensor(blob["lo"], dtype=dtype)
-    hi = torch.tensor(blob["hi"], dtype=dtype)
-    kind = spec.pop("kind")
-    model = build_surrogate(kind, spec.pop("width"), lo, hi, spec).to(dtype)
-    model.load_state_dict(blob["state_dict"])
-    return model
+    return surrogate_from_blob(torch.load(path, weights_only=True, map_location="cpu"))

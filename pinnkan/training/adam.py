@@ -19,6 +19,3 @@ class Adam(Phase):
     def step(self) -> dict[str, float]:
         self.opt.step(self.closure())
         return self.last_terms
-
-    def state_dict(self):
-        return self.opt.state_dict()

@@ -23,7 +23,14 @@ from pinnkan.training.state import TrainState
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing. A callback with state that a resumed run needs
+    (counters, best values) returns it from ``state_dict`` and takes it back in ``load_state_dict``."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
     def on_train_start(self, state: TrainState) -> None:
         pass

@@ -33,6 +33,3 @@ class LBFGS(Phase):
     def step(self) -> dict[str, float]:
         self.opt.step(self.closure())
         return self.last_terms
-
-    def state_dict(self):
-        return self.opt.state_dict()

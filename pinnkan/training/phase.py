@@ -50,5 +50,17 @@ class Phase(ABC):
         """One optimizer step; returns the loss terms (floats) it evaluated last."""
 
     def state_dict(self) -> dict[str, Any]:
-        """The optimizer's state (for checkpoints)."""
-        return {}
+        """The optimizer's state (for checkpoints); phases with a torch optimizer ``self.opt`` need not override."""
+        opt = getattr(self, "opt", None)
+        return opt.state_dict() if opt is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        opt = getattr(self, "opt", None)
+        if opt is not None and state:
+            opt.load_state_dict(state)
+
+    def scale_lr(self, factor: float) -> None:
+        """Multiply the step size by ``factor`` (a retry after divergence takes smaller steps)."""
+        opt = getattr(self, "opt", None)
+        for group in opt.param_groups if opt is not None else ():
+            group["lr"] *= factor

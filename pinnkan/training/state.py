@@ -12,7 +12,7 @@ from pinnkan.training.loss import PINNLoss
 
 @dataclass
 class TrainState:
-    """The run so far.
+    """The run so far; ``config`` is the resolved configuration and ``callbacks`` all of them, in order.
 
     ``step`` counts optimizer steps over all phases; ``train_s`` is the wall time
     spent in steps and grid changes (not in logging). ``terms`` are the loss terms
@@ -25,14 +25,16 @@ class TrainState:
     model: Any
     loss: PINNLoss
     tracker: ErrorTracker | None
-    settings: dict[str, Any]  # the resolved [train] section
-    run: dict[str, Any]  # the resolved [run] section
+    config: dict[str, dict[str, Any]]  # the resolved configuration
+    callbacks: list[Any] = field(default_factory=list)
     step: int = 0
     train_s: float = 0.0
     stage: int = 0
     grid: int | None = None
     phase: str = ""  # e.g. "lbfgs G=10"
     phase_name: str = ""  # e.g. "lbfgs"
+    phase_index: int = 0  # within the stage
+    optimizer: Any = None  # the running Phase
     phase_step: int = 0
     phase_steps: int = 0
     converges: bool = False
@@ -43,3 +45,5 @@ class TrainState:
     stop_run: bool = False
     status: str = "ok"
     total_steps: int = 0
+    lr_scale: float = 1.0  # below 1 after a divergence retry
+    signal: str | None = None  # "SIGINT" or "SIGTERM" when a signal ended the run

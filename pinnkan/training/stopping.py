@@ -1,21 +1,59 @@
-"""Rules that end a phase or the run: divergence, a stalled loss, the time budget."""
+"""Rules that end a phase or the run: divergence, a stalled loss, the time budget, a signal."""
 
 from __future__ import annotations
 
 import math
 
+import torch
+
+from pinnkan.training import signals
 from pinnkan.training.callback import Callback
 from pinnkan.training.state import TrainState
 
 
 class Divergence(Callback):
-    """A non-finite loss ends the run with status "diverged"."""
+    """A non-finite loss or parameter (a non-finite gradient makes the parameters so), or a loss
+    above ``factor`` times its best so far (0: no such limit), ends the run with status "diverged".
+
+    The model goes back to its parameters after the last good step; the reason names the
+    step and the loss term that blew up.
+    """
+
+    def __init__(self, factor: float = 0.0) -> None:
+        self.factor = factor
+        self.best = math.inf
+        self.good: dict[str, torch.Tensor] | None = None
+
+    def state_dict(self) -> dict:
+        return {"best": self.best}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = state.get("best", math.inf)
+
+    def on_phase_start(self, state: TrainState) -> None:
+        self.good = _copy(state.model)  # the grid may have changed since the last step
 
     def on_step_end(self, state: TrainState) -> None:
-        if not math.isfinite(state.terms.get("loss", math.nan)):
-            state.status = "diverged"
-            state.stop_phase = "non-finite loss"
-            state.stop_run = True
+        loss = state.terms.get("loss", math.nan)
+        finite = math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in state.model.parameters())
+        if finite and not (self.factor and loss > self.factor * self.best):
+            self.best = min(self.best, loss)
+            self.good = _copy(state.model)
+            return
+        if not finite:
+            bad = [k for k, v in state.terms.items() if k != "loss" and not math.isfinite(v)]
+            what = f"non-finite {bad[0] if bad else 'loss' if not math.isfinite(loss) else 'parameters'}"
+        else:
+            what = f"loss {loss:.3g} above {self.factor:g} x its best {self.best:.3g}"
+        state.status = "diverged"
+        state.stop_phase = f"{what} at step {state.step}"
+        state.stop_run = True
+        if self.good is not None:
+            state.model.load_state_dict(self.good)
+
+
+def _copy(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 class Stall(Callback):
@@ -25,6 +63,12 @@ class Stall(Callback):
     def __init__(self, tolerance: float, patience: int = 5) -> None:
         self.tolerance, self.patience = tolerance, patience
         self.stalled, self.prev = 0, None
+
+    def state_dict(self) -> dict:
+        return {"stalled": self.stalled, "prev": self.prev}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.stalled, self.prev = state.get("stalled", 0), state.get("prev")
 
     def on_phase_start(self, state: TrainState) -> None:
         self.stalled, self.prev = 0, None
@@ -54,4 +98,16 @@ class TimeBudget(Callback):
     def on_step_end(self, state: TrainState) -> None:
         if self.seconds and state.train_s > self.seconds and not state.stop_phase:
             state.stop_phase = f"time budget {self.seconds:g}s reached"
+            state.stop_run = True
+
+
+class StopOnSignal(Callback):
+    """A SIGINT or SIGTERM received under ``signals.deferred_signals`` ends the run after this step,
+    status "interrupted"."""
+
+    def on_step_end(self, state: TrainState) -> None:
+        name = signals.pending()
+        if name and not state.stop_run:
+            state.status, state.signal = "interrupted", name
+            state.stop_phase = f"interrupted by {name} at step {state.step}"
             state.stop_run = True

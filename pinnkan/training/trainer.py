@@ -10,13 +10,14 @@ from typing import Any
 from pinnkan.metrics import ErrorTracker
 from pinnkan.problem import Problem
 from pinnkan.training.callback import Callback
+from pinnkan.training.checkpoint import load_callback_states, restore
 from pinnkan.training.grid import GridExtension
 from pinnkan.training.history import HistoryLogger, Progress
 from pinnkan.training.loss import Collocation, PINNLoss
 from pinnkan.training.phase import Phase
 from pinnkan.training.schedule import Stage, plan
 from pinnkan.training.state import TrainState
-from pinnkan.training.stopping import Divergence, Stall, TimeBudget
+from pinnkan.training.stopping import Divergence, Stall, StopOnSignal, TimeBudget
 
 
 @dataclass
@@ -28,13 +29,14 @@ class Outcome:
     stop_reasons: list[str] = field(default_factory=list)
     train_s: float = 0.0
     steps: int = 0
+    signal: str | None = None  # the signal that ended the run, if one did
 
 
 def default_callbacks(cfg: dict[str, dict[str, Any]], tracker: ErrorTracker | None) -> list[Callback]:
     """The callbacks every run has, in order: grid extension, stopping rules, history, progress."""
     t, r = cfg["train"], cfg["run"]
-    out: list[Callback] = [GridExtension(), Divergence(), Stall(t["tolerance"]), TimeBudget(t["max_time"])]
-    out.append(HistoryLogger(r["log_every"]))
+    out: list[Callback] = [GridExtension(), Divergence(t["divergence_factor"]), Stall(t["tolerance"])]
+    out += [TimeBudget(t["max_time"]), StopOnSignal(), HistoryLogger(r["log_every"])]
     if r["progress"]:
         out.append(Progress())
     return out
@@ -77,17 +79,29 @@ class Trainer:
         for cb in self.callbacks:
             getattr(cb, hook)(state)
 
-    def run(self) -> Outcome:
+    def run(self, resume: dict[str, Any] | None = None, lr_scale: float = 1.0) -> Outcome:
+        """Train through every stage and phase; with ``resume`` (a checkpoint, see
+        :mod:`pinnkan.training.checkpoint`) continue from where it was taken, the model and the
+        collocation points already restored. ``lr_scale`` multiplies every phase's step size."""
         stages = self.plan()
-        state = TrainState(self.problem, self.model, self.loss, self.tracker, self.cfg["train"], self.cfg["run"])
+        state = TrainState(self.problem, self.model, self.loss, self.tracker, self.cfg, self.callbacks)
         state.total_steps = sum(n for s in stages for _, n in s.phases)
+        state.lr_scale = lr_scale
+        at = (0, 0, 0)
+        if resume is not None:
+            at = restore(state, resume)
         try:
             self._emit("on_train_start", state)
-            for i, stage in enumerate(stages):
+            for i, stage in enumerate(stages[at[0] :], start=at[0]):
                 state.stage, state.grid = i, stage.grid
-                self._emit("on_stage_start", state)
-                for name, n_steps in stage.phases:
-                    self._run_phase(state, name, n_steps)
+                resuming = resume is not None and i == at[0]
+                if not resuming:
+                    self._emit("on_stage_start", state)
+                for j, (name, n_steps) in enumerate(stage.phases):
+                    if resuming and j < at[1]:
+                        continue
+                    again = resuming and j == at[1]
+                    self._run_phase(state, j, name, n_steps, resume if again else None, at[2] if again else 0)
                     if state.stop_run:
                         break
                 self._emit("on_stage_end", state)
@@ -98,15 +112,24 @@ class Trainer:
             state.stop_reasons.append(f"interrupted at step {state.step}")
         finally:
             self._emit("on_train_end", state)
-        return Outcome(state.history, state.status, state.stop_reasons, state.train_s, state.step)
+        return Outcome(state.history, state.status, state.stop_reasons, state.train_s, state.step, state.signal)
 
-    def _run_phase(self, state: TrainState, name: str, n_steps: int) -> None:
+    def _run_phase(
+        self, state: TrainState, index: int, name: str, n_steps: int, resume: dict | None = None, start: int = 0
+    ) -> None:
         phase = self._phase(name)
+        state.optimizer, state.phase_index = phase, index
         state.phase_name, state.converges = name, phase.converges
         state.phase = name + (f" G={state.grid}" if state.grid is not None else "")
-        state.phase_step, state.phase_steps, state.stop_phase = 0, n_steps, None
+        state.phase_step, state.phase_steps, state.stop_phase = start, n_steps, None
+        if resume is not None:
+            phase.load_state_dict(resume["optimizer"])
+        if state.lr_scale != 1.0:
+            phase.scale_lr(state.lr_scale)
         self._emit("on_phase_start", state)
-        for _ in range(n_steps):
+        if resume is not None:  # after on_phase_start, which resets per-phase counters
+            load_callback_states(self.callbacks, resume["callbacks"])
+        for _ in range(start, n_steps):
             tic = time.perf_counter()
             state.terms = phase.step()
             state.train_s += time.perf_counter() - tic
