@@ -15,6 +15,7 @@ thread counts, see the README's determinism notes).
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import torch
 
 from pinnkan.errors import UserError
+from pinnkan.output import atomic_write
 from pinnkan.training.callback import Callback
 from pinnkan.training.state import TrainState
 
@@ -93,12 +95,17 @@ def restore(state: TrainState, ckpt: dict[str, Any]) -> tuple[int, int, int]:
     return int(pos["stage"]), int(pos["phase"]), int(pos["phase_step"])
 
 
-def write_checkpoint(path: Path, ckpt: dict[str, Any]) -> None:
-    """Save atomically; a failed write (disk full, folder gone) is one line, the last checkpoint intact."""
-    from pinnkan.output import atomic_write
+def serialize(ckpt: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    return buf.getvalue()
 
+
+def write_checkpoint(path: Path, data: bytes) -> None:
+    """Write a serialized checkpoint atomically; a failed write (disk full, folder gone) is one line,
+    and the last checkpoint stays whole."""
     try:
-        atomic_write(path, lambda p: torch.save(ckpt, p))
+        atomic_write(path, lambda p: p.write_bytes(data))
     except OSError as exc:
         raise UserError(f"cannot write checkpoint {str(path)!r}: {exc.strerror or exc}") from None
 
@@ -117,30 +124,47 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 class Checkpointer(Callback):
-    """Writes a checkpoint to ``path`` at the start of every phase (after a grid change), every
-    ``every_steps`` steps and every ``every_seconds`` of training (0 turns either off), and when
-    a signal stopped the run."""
+    """Checkpoints to ``path`` at the start of every phase (after a grid change), every
+    ``every_steps`` steps and every ``every_seconds`` of training (0 turns either off), and when a
+    signal stopped the run.
+
+    A checkpoint is taken at once but written only after the next step has seen its parameters'
+    loss to be fine (the loss a step reports is that of the parameters it started from), so the
+    file on disk never holds a state that had already diverged: ``--on-divergence retry`` resumes
+    from it.
+    """
 
     def __init__(self, path: Path, every_steps: int = 0, every_seconds: float = 120.0) -> None:
         self.path, self.every_steps, self.every_seconds = Path(path), every_steps, every_seconds
         self.last_step, self.last_time = 0, time.perf_counter()
+        self.pending: bytes | None = None
 
-    def save(self, state: TrainState) -> None:
-        write_checkpoint(self.path, snapshot(state))
+    def take(self, state: TrainState) -> None:
+        self.pending = serialize(snapshot(state))
         self.last_step, self.last_time = state.step, time.perf_counter()
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            write_checkpoint(self.path, self.pending)
+            self.pending = None
 
     def on_phase_start(self, state: TrainState) -> None:
         if state.phase_step == 0:  # a resumed phase already has its checkpoint
-            self.save(state)
+            self.take(state)
 
     def on_step_end(self, state: TrainState) -> None:
-        if state.stop_phase or state.status != "ok":
-            return  # the phase is ending (the next one saves), or the state is not worth keeping
+        if state.status != "ok":
+            self.pending = None  # its parameters led here: not worth keeping
+            return
+        self.flush()
+        if state.stop_phase:
+            return  # the phase is ending: the next one takes its own
         due_steps = self.every_steps and state.step - self.last_step >= self.every_steps
         due_time = self.every_seconds and time.perf_counter() - self.last_time >= self.every_seconds
         if due_steps or due_time:
-            self.save(state)
+            self.take(state)
 
     def on_train_end(self, state: TrainState) -> None:
         if state.signal is not None:  # stopped cleanly after a step: resumable from here
-            self.save(state)
+            self.take(state)
+            self.flush()

@@ -15,14 +15,16 @@ class Divergence(Callback):
     """A non-finite loss or parameter (a non-finite gradient makes the parameters so), or a loss
     above ``factor`` times its best so far (0: no such limit), ends the run with status "diverged".
 
-    The model goes back to its parameters after the last good step; the reason names the
-    step and the loss term that blew up.
+    The loss a step reports is the loss of the parameters it started from, so a good step k
+    vouches for the parameters before its update: those are kept (``good``), and the model goes
+    back to them on divergence. The reason names the step and the loss term that blew up.
     """
 
     def __init__(self, factor: float = 0.0) -> None:
         self.factor = factor
         self.best = math.inf
-        self.good: dict[str, torch.Tensor] | None = None
+        self.good: dict[str, torch.Tensor] | None = None  # parameters whose loss was seen to be fine
+        self.pending: dict[str, torch.Tensor] | None = None  # parameters after the last step, not yet seen
 
     def state_dict(self) -> dict:
         return {"best": self.best}
@@ -31,14 +33,14 @@ class Divergence(Callback):
         self.best = state.get("best", math.inf)
 
     def on_phase_start(self, state: TrainState) -> None:
-        self.good = _copy(state.model)  # the grid may have changed since the last step
+        self.good, self.pending = None, _copy(state.model)  # the grid may have changed since the last step
 
     def on_step_end(self, state: TrainState) -> None:
         loss = state.terms.get("loss", math.nan)
         finite = math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in state.model.parameters())
         if finite and not (self.factor and loss > self.factor * self.best):
             self.best = min(self.best, loss)
-            self.good = _copy(state.model)
+            self.good, self.pending = self.pending, _copy(state.model)
             return
         if not finite:
             bad = [k for k, v in state.terms.items() if k != "loss" and not math.isfinite(v)]
