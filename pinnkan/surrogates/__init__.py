@@ -13,10 +13,17 @@ from typing import Any
 from torch import Tensor
 
 from pinnkan.surrogates.base import Surrogate
+from pinnkan.surrogates.chebyshev import ChebyshevKAN
 from pinnkan.surrogates.kan import KAN, KANLayer
 from pinnkan.surrogates.mlp import MLP
+from pinnkan.surrogates.rational import RationalKAN
 
-SURROGATES: dict[str, type[Surrogate]] = {"kan": KAN, "mlp": MLP}
+SURROGATES: dict[str, type[Surrogate]] = {
+    "kan": KAN,
+    "mlp": MLP,
+    "chebyshev": ChebyshevKAN,
+    "rational": RationalKAN,
+}
 
 
 def register_surrogate(cls: type[Surrogate]) -> type[Surrogate]:
@@ -40,9 +47,11 @@ def build_surrogate(kind: str, widths: Sequence[int], lo: Tensor, hi: Tensor, op
 
 
 __all__ = [
+    "ChebyshevKAN",
     "KAN",
     "KANLayer",
     "MLP",
+    "RationalKAN",
     "SURROGATES",
     "Surrogate",
     "build_surrogate",

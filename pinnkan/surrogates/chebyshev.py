@@ -1,0 +1,179 @@
+"""Chebyshev KAN (the cPIKAN family): every edge a Chebyshev series in tanh of its input.
+
+Edge i -> o of a layer is ``phi(h) = sum_n c[o, i, n] T_n(tanh h)``, n = 0..degree.
+tanh maps any input into (-1, 1), where the T_n are bounded by 1; the T_n are
+built by the three-term recurrence ``T_{n+1} = 2 t T_n - T_{n-1}`` (never
+``cos(n acos t)``, whose derivative is infinite at t = +-1), and so are their
+derivatives, by differentiating the recurrence:
+
+    T'_{n+1}   = 2 T_n + 2 t T'_n - T'_{n-1}
+    T''_{n+1}  = 4 T'_n + 2 t T''_n - T''_{n-1}
+    T'''_{n+1} = 6 T''_n + 2 t T'''_n - T'''_{n-1}
+
+The layer is a KAN in the efficient formulation: the basis (N, in, degree + 1)
+is contracted with the coefficients viewed as (in * (degree + 1), out), and the
+jet rows of all orders go through that one matmul (see :mod:`chebyshev_jet`).
+Optionally (``norm = "layer"``) every hidden layer's output is layer-normalised
+before the next layer's tanh, as some cPIKAN variants do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from pinnkan.config import Key, positive
+from pinnkan.jet import Rows
+from pinnkan.surrogates.base import Surrogate
+from pinnkan.surrogates.chebyshev_jet import ChebyshevLayerJet, layer_norm_rows
+
+NORMS = ("none", "layer")
+
+
+def chebyshev_basis(t: Tensor, degree: int, order: int) -> list[Tensor]:
+    """T_n(t) and its t-derivatives up to ``order`` (<= 3): order + 1 tensors t.shape + (degree + 1,)."""
+    one, zero = torch.ones_like(t), torch.zeros_like(t)
+    cols: list[list[Tensor]] = [[one, t]]
+    if order >= 1:
+        cols.append([zero, one])
+    for _ in range(2, order + 1):
+        cols.append([zero, zero])
+    for n in range(1, degree):
+        prev = [c[n - 1] for c in cols]
+        cur = [c[n] for c in cols]
+        cols[0].append(2 * t * cur[0] - prev[0])
+        for j in range(1, order + 1):
+            # d^j/dt^j of 2 t T_n: 2 t T_n^(j) + 2 j T_n^(j-1)
+            cols[j].append(2 * t * cur[j] + 2 * j * cur[j - 1] - prev[j])
+    return [torch.stack(c[: degree + 1], dim=-1) for c in cols]
+
+
+def tanh_derivatives(h: Tensor, order: int) -> list[Tensor]:
+    """tanh and its derivatives up to ``order`` (<= 3) at h."""
+    t = torch.tanh(h)
+    t1 = 1 - t * t
+    out = [t, t1, -2 * t * t1, t1 * (6 * t * t - 2)][: order + 1]
+    return out
+
+
+def edge_basis(h: Tensor, degree: int, order: int) -> list[Tensor]:
+    """d^j/dh^j T_n(tanh h) for j = 0..order (<= 3), each h.shape + (degree + 1,), by the chain rule."""
+    tj = tanh_derivatives(h, order)
+    tb = chebyshev_basis(tj[0], degree, order)
+    s = [x.unsqueeze(-1) for x in tj]
+    out = [tb[0]]
+    if order >= 1:
+        out.append(tb[1] * s[1])
+    if order >= 2:
+        out.append(tb[2] * s[1].square() + tb[1] * s[2])
+    if order >= 3:
+        out.append(tb[3] * s[1] ** 3 + 3 * tb[2] * s[1] * s[2] + tb[1] * s[3])
+    return out
+
+
+class ChebyshevLayer(nn.Module):
+    """(N, in) -> (N, out), ``coef`` (out, in, degree + 1).
+
+    Initialised normal with std 1 / sqrt(in * (degree + 1)): the T_n of a tanh
+    input have mean square about 1/2, so each output starts with variance ~1/2
+    whatever the width and degree.
+    """
+
+    def __init__(self, n_in: int, n_out: int, degree: int = 5) -> None:
+        super().__init__()
+        self.n_in, self.n_out, self.degree = n_in, n_out, degree
+        # fused: one autograd node for the jet (chebyshev_jet.py); False: the same math in PyTorch ops
+        self.fused = True
+        self.coef = nn.Parameter(torch.randn(n_out, n_in, degree + 1) / math.sqrt(n_in * (degree + 1)))
+
+    def forward(self, h: Tensor) -> Tensor:
+        (b,) = edge_basis(h, self.degree, 0)
+        return b.reshape(h.shape[0], -1) @ self.coef.reshape(self.n_out, -1).T
+
+    def rows(self, r: Rows) -> Rows:
+        """Propagate stacked jet rows (N, S, in) -> (N, S, out).
+
+        Row basis: B_0 for the value, B_1 dh_a for gradient rows, B_2 dh_a^2 + B_1 d2h_a
+        for second-order rows (the squares summed over a for a Laplacian row), where
+        B_j = d^j/dh^j T_n(tanh h); then one matmul with the coefficients.
+        """
+        if r.order == 0:
+            return Rows(self.forward(r.value).unsqueeze(1), r.dim, 0)
+        if self.fused:
+            out = ChebyshevLayerJet.apply(r.rows, self.coef, r.dim, r.order, r.laplacian)
+            return Rows(out, r.dim, r.order, r.laplacian)
+        h, dh, d2h = r.parts()
+        b = edge_basis(h, self.degree, r.order)  # (N, in, M) each
+        parts = [b[0].unsqueeze(1), b[1].unsqueeze(1) * dh.unsqueeze(-1)]
+        if r.order >= 2:
+            sq = dh.square().sum(1, keepdim=True) if r.laplacian else dh.square()
+            parts.append(b[2].unsqueeze(1) * sq.unsqueeze(-1) + b[1].unsqueeze(1) * d2h.unsqueeze(-1))
+        basis = torch.cat(parts, dim=1)  # (N, S, in, M)
+        n, s = basis.shape[:2]
+        out = basis.reshape(n * s, -1) @ self.coef.reshape(self.n_out, -1).T
+        return Rows(out.view(n, s, self.n_out), r.dim, r.order, r.laplacian)
+
+
+class LayerNorm(nn.Module):
+    """Layer normalisation over the features, (N, n) -> (N, n), with gain and bias (n,)."""
+
+    def __init__(self, n: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.gain = nn.Parameter(torch.ones(n))
+        self.bias = nn.Parameter(torch.zeros(n))
+
+    def forward(self, h: Tensor) -> Tensor:
+        c = h - h.mean(-1, keepdim=True)
+        return c * torch.rsqrt(c.square().mean(-1, keepdim=True) + self.eps) * self.gain + self.bias
+
+    def rows(self, r: Rows) -> Rows:
+        out = layer_norm_rows(r, self.eps) * self.gain
+        value, rest = out.split([1, out.shape[1] - 1], dim=1)
+        return Rows(torch.cat([value + self.bias, rest], dim=1), r.dim, r.order, r.laplacian)
+
+
+class ChebyshevKAN(Surrogate):
+    """widths [D, h1, ..., F] of Chebyshev KAN layers of ``degree``, optionally layer-normalised."""
+
+    kind = "chebyshev"
+    default_hidden = (16, 16)
+    default_lr = 1e-2
+    config_keys = {
+        "degree": Key("int", 5, check=positive, help="Chebyshev degree of every edge (chebyshev)"),
+        "norm": Key("str", "none", NORMS, help="layer normalisation between Chebyshev layers (chebyshev)"),
+    }
+
+    def __init__(self, widths: Sequence[int], lo: Tensor, hi: Tensor, degree: int = 5, norm: str = "none") -> None:
+        super().__init__(lo, hi)
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r}; known: {', '.join(NORMS)}")
+        self.widths, self.degree, self.norm = list(widths), degree, norm
+        self.layers = nn.ModuleList(ChebyshevLayer(a, b, degree) for a, b in zip(widths[:-1], widths[1:]))
+        hidden = widths[1:-1] if norm == "layer" else []
+        self.norms = nn.ModuleList(LayerNorm(n) for n in hidden)
+
+    def body(self, z: Tensor) -> Tensor:
+        for i, layer in enumerate(self.layers):
+            z = layer(z)
+            if i < len(self.norms):
+                z = self.norms[i](z)
+        return z
+
+    def body_jet(self, r: Rows) -> Rows:
+        for i, layer in enumerate(self.layers):
+            r = layer.rows(r)
+            if i < len(self.norms):
+                r = self.norms[i].rows(r)
+        return r
+
+    def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
+        # Laplacian rows propagate natively (one row instead of D)
+        return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian and order >= 2))
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": self.kind, "width": self.widths, "degree": self.degree, "norm": self.norm}

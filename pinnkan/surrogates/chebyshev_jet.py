@@ -1,0 +1,160 @@
+"""Jet propagation through a Chebyshev KAN layer as one autograd node, and through layer norm.
+
+Forward (per point n, row s, input i, basis m; B_j = d^j/dh^j T_m(tanh h)):
+
+    A[s=0]       = B_0
+    A[s=grad a]  = B_1 dh_a
+    A[s=second]  = B_2 dh_a^2 + B_1 d2h_a        (dh_a^2 summed over a for a Laplacian row)
+    out[n, s, o] = sum_{i,m} A[n, s, i, m] C[o, i, m]
+
+Backward, from gout: gC = gout^T A and gA = gout C; with g_j[n, s, i] = sum_m gA B_j,
+
+    gh     = g_1[value] + sum_a g_2[grad a] dh_a + sum_second (g_3 dh^2 + g_2 d2h)
+    gdh_a  = g_1[grad a] + 2 dh_a g_2[second a (or the Laplacian row)]
+    gd2h   = g_1[second]
+
+so the node needs B_0..B_3 and first-order autograd only. ``ChebyshevLayer.rows``
+with ``fused = False`` runs the same math in PyTorch ops: the reference.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from pinnkan.jet import Rows
+
+
+def _split(rows: Tensor, dim: int, order: int, laplacian: bool):
+    n_second = 0 if order < 2 else (1 if laplacian else dim)
+    h, dh, d2h = rows.split([1, dim, n_second], dim=1)
+    return h.squeeze(1), dh, (d2h if order >= 2 else None)
+
+
+def _row_basis(b: list[Tensor], dh: Tensor, d2h: Tensor | None, laplacian: bool) -> tuple[Tensor, Tensor | None]:
+    """The stacked basis A (N, S, in, M) and the squared first derivatives (N, K, in) of second rows."""
+    parts = [b[0].unsqueeze(1), b[1].unsqueeze(1) * dh.unsqueeze(-1)]
+    sq = None
+    if d2h is not None:
+        sq = dh.square().sum(1, keepdim=True) if laplacian else dh.square()
+        parts.append(b[2].unsqueeze(1) * sq.unsqueeze(-1) + b[1].unsqueeze(1) * d2h.unsqueeze(-1))
+    return torch.cat(parts, dim=1), sq
+
+
+# "auto": compiled CPU kernels (chebyshev_cpu.py) for CPU tensors when numba is there,
+# PyTorch ops otherwise; "torch" forces the PyTorch ops (the reference).
+BACKEND = "auto"
+# layers with at most this many outputs skip the row basis (its matmuls are matrix-vector products
+# there): a compiled kernel contracts per point instead (chebyshev_cpu.narrow_forward)
+NARROW = 4
+
+
+def _compiled(t: Tensor) -> bool:
+    from pinnkan.surrogates import chebyshev_cpu
+
+    return BACKEND == "auto" and t.device.type == "cpu" and chebyshev_cpu.AVAILABLE
+
+
+class ChebyshevLayerJet(torch.autograd.Function):
+    """rows (N, S, in), coef (out, in, M) -> rows (N, S, out); first-order backward only.
+
+    The row basis A is built by compiled kernels for CPU tensors (or PyTorch ops),
+    and both contractions with the coefficients are matmuls.
+    """
+
+    @staticmethod
+    def forward(ctx, rows: Tensor, coef: Tensor, dim: int, order: int, laplacian: bool) -> Tensor:
+        from pinnkan.surrogates.chebyshev import edge_basis
+
+        ctx.shape = (dim, order, laplacian)
+        ctx.compiled = _compiled(rows)
+        degree = coef.shape[-1] - 1
+        ctx.narrow = ctx.compiled and coef.shape[0] <= NARROW
+        if ctx.narrow:
+            from pinnkan.surrogates import chebyshev_cpu
+
+            ctx.save_for_backward(rows, coef)
+            return chebyshev_cpu.narrow_forward(rows, coef, dim, laplacian)
+        if ctx.compiled:
+            from pinnkan.surrogates import chebyshev_cpu
+
+            # the kernels' row basis is (N, S, M, in): the coefficients are read as (out, M, in)
+            a = chebyshev_cpu.row_basis(rows, degree + 1, dim, laplacian)
+            ctx.save_for_backward(rows, coef, a)
+            wide = coef.transpose(1, 2)
+        else:
+            h, dh, d2h = _split(rows, dim, order, laplacian)
+            b = edge_basis(h, degree, order + 1)  # one more for the backward
+            a, sq = _row_basis(b, dh, d2h, laplacian)
+            ctx.save_for_backward(rows, coef, a, dh, d2h, sq, *b[1:])
+            wide = coef
+        n, s = a.shape[:2]
+        out = a.view(n * s, -1) @ wide.reshape(coef.shape[0], -1).T
+        return out.view(n, s, -1)
+
+    @staticmethod
+    def backward(ctx, gout: Tensor):
+        dim, order, laplacian = ctx.shape
+        if ctx.narrow:
+            from pinnkan.surrogates import chebyshev_cpu
+
+            rows, coef = ctx.saved_tensors
+            return (*chebyshev_cpu.narrow_backward(rows, coef, dim, laplacian, gout.contiguous()), None, None, None)
+        rows, coef, a, *rest = ctx.saved_tensors
+        n, s = a.shape[:2]
+        wide = coef.transpose(1, 2) if ctx.compiled else coef
+        g2d = gout.reshape(n * s, -1)
+        gcoef = (g2d.T @ a.view(n * s, -1)).view_as(wide)
+        ga = (g2d @ wide.reshape(coef.shape[0], -1)).view_as(a)
+        if ctx.compiled:
+            from pinnkan.surrogates import chebyshev_cpu
+
+            g_rows = chebyshev_cpu.row_basis_backward(rows, ga, dim, laplacian)
+            return g_rows, gcoef.transpose(1, 2), None, None, None
+        dh, d2h, sq, *b = rest  # b: B_1, B_2 (, B_3)
+        # g_j[n, s, i] = sum_m gA B_j, for the j each row needs
+        g1 = (ga * b[0].unsqueeze(1)).sum(-1)
+        g2 = (ga[:, 1:] * b[1].unsqueeze(1)).sum(-1)  # rows 1.. (grad and second)
+        gh = g1[:, 0] + (g2[:, :dim] * dh).sum(1)
+        gdh = g1[:, 1 : 1 + dim].clone()
+        gd2h = None
+        if order >= 2:
+            g3 = (ga[:, 1 + dim :] * b[2].unsqueeze(1)).sum(-1)
+            gsec = g2[:, dim:]
+            gh = gh + (g3 * sq + gsec * d2h).sum(1)
+            gdh = gdh + 2 * dh * gsec  # a Laplacian row broadcasts over the D directions
+            gd2h = g1[:, 1 + dim :]
+        parts = [gh.unsqueeze(1), gdh] + ([gd2h] if gd2h is not None else [])
+        return torch.cat(parts, dim=1), gcoef, None, None, None
+
+
+def layer_norm_rows(r: Rows, eps: float) -> Tensor:
+    """Rows (N, S, n) of y = c / s, c = h - mean(h), s = sqrt(mean(c^2) + eps), features last.
+
+    Per direction a, with <.> the feature mean:
+        dc = dh - <dh>,  ds = <c dc> / s,  dy = dc / s - c ds / s^2
+        d2s = (<dc^2 + c d2c> - ds^2) / s
+        d2y = d2c / s - 2 dc ds / s^2 - c d2s / s^2 + 2 c ds^2 / s^3
+    A Laplacian row sums the second-order lines over a: every product term is
+    summed from the gradient rows, every linear one comes from the Laplacian row.
+    """
+    rows = r.rows - r.rows.mean(-1, keepdim=True)  # centring is linear: every row at once
+    c = rows[:, :1]
+    s = (c.square().mean(-1, keepdim=True) + eps).sqrt()  # (N, 1, 1)
+    if r.order == 0:
+        return c / s
+    dim = r.dim
+    dc = rows[:, 1 : 1 + dim]
+    ds = (c * dc).mean(-1, keepdim=True) / s  # (N, D, 1)
+    parts = [c / s, dc / s - c * ds / s.square()]
+    if r.order >= 2:
+        d2c = rows[:, 1 + dim :]
+        if r.laplacian:
+            dcds = (dc * ds).sum(1, keepdim=True)
+            ds2 = ds.square().sum(1, keepdim=True)
+            d2s = ((dc.square().sum(1, keepdim=True) + c * d2c).mean(-1, keepdim=True) - ds2) / s
+        else:
+            dcds, ds2 = dc * ds, ds.square()
+            d2s = ((dc.square() + c * d2c).mean(-1, keepdim=True) - ds2) / s
+        parts.append(d2c / s - 2 * dcds / s.square() - c * d2s / s.square() + 2 * c * ds2 / s**3)
+    return torch.cat(parts, dim=1)
