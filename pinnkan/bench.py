@@ -29,7 +29,13 @@ from pinnkan.errors import UserError
 from pinnkan.memory import PeakTensorMemory
 
 # (model, width or None for the problem's, grid or None) of the default set
-DEFAULT_MODELS = [("kan", [2, 10, 1], 5), ("kan", [2, 10, 1], 20), ("mlp", [2, 100, 100, 100, 1], None)]
+DEFAULT_MODELS = [
+    ("kan", [2, 10, 1], 5),
+    ("kan", [2, 10, 1], 20),
+    ("chebyshev", None, None),
+    ("rational", None, None),
+    ("mlp", [2, 100, 100, 100, 1], None),
+]
 ENGINES = ("autograd", "autograd-local", "forward")
 
 
@@ -252,7 +258,9 @@ def register(sub) -> None:
     )
     p.add_argument("--problem", default="poisson", help="problem (default poisson)")
     p.add_argument(
-        "--model", help="a registered surrogate (default: KAN [2,10,1] G=5 and G=20, and MLP [2,100,100,100,1])"
+        "--model",
+        help="a registered surrogate (default: KAN [2,10,1] G=5 and G=20, Chebyshev and rational KANs "
+        "at their default widths, MLP [2,100,100,100,1])",
     )
     p.add_argument("--width", help="layer widths, e.g. 2,10,1")
     p.add_argument("--grid", help="KAN grid sizes, e.g. 5,20")

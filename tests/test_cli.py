@@ -8,6 +8,8 @@ import torch
 
 from pinnkan.cli import main
 
+from .conftest import surrogate_kinds
+
 TINY = ["--n-interior", "64", "--n-boundary", "16", "--steps", "3", "--adam-steps", "2", "--log-every", "2"]
 
 
@@ -24,10 +26,12 @@ def test_list(capsys):
     assert "poisson_sinsin" in out
 
 
-@pytest.mark.parametrize("model", ["kan", "mlp"])
+@pytest.mark.parametrize("model", surrogate_kinds(forward_only=False))
 def test_solve_end_to_end(tmp_path, capsys, model):
+    from pinnkan.surrogates import SURROGATES
+
     out = tmp_path / "run"
-    extra = ["--width", "2,5,1", "--grids", "3,6"] if model == "kan" else ["--width", "2,8,8,1"]
+    extra = ["--width", "2,5,1", "--grids", "3,6"] if SURROGATES[model].has_grid() else ["--width", "2,8,8,1"]
     code, _, err = run(["solve", "poisson", "--model", model, *extra, *TINY, "--out", str(out)], capsys)
     assert code == 0, err
     assert "params" in err.splitlines()[-1]
@@ -71,6 +75,7 @@ def test_solve_end_to_end(tmp_path, capsys, model):
     if model == "kan":
         assert m["grid"] == 6 and m["steps"] == 2 + 3 + 3
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert main(["plot", str(out), "--out", str(tmp_path / "plot.png")]) == 0 and (tmp_path / "plot.png").exists()
 
 
 def test_config_file_and_overrides(tmp_path, capsys):
