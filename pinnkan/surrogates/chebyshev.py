@@ -152,6 +152,8 @@ class ChebyshevKAN(Surrogate):
         super().__init__(lo, hi)
         if norm not in NORMS:
             raise ValueError(f"unknown norm {norm!r}; known: {', '.join(NORMS)}")
+        if degree < 1:
+            raise ValueError(f"Chebyshev degree must be at least 1 (degree 0 is a constant), got {degree}")
         self.widths, self.degree, self.norm = list(widths), degree, norm
         self.layers = nn.ModuleList(ChebyshevLayer(a, b, degree) for a, b in zip(widths[:-1], widths[1:]))
         hidden = widths[1:-1] if norm == "layer" else []
