@@ -1,0 +1,42 @@
+"""`pinnkan suite`: every registered surrogate through a two-problem table, and bad input."""
+
+import csv
+
+import pytest
+
+from pinnkan.cli import main
+
+from .conftest import surrogate_kinds
+
+TINY = [
+    "--set",
+    "data.n_interior=64",
+    "--set",
+    "data.n_boundary=16",
+    "--set",
+    "data.n_initial=16",
+    "--set",
+    "train.steps=2",
+    "--set",
+    "train.adam_steps=2",
+    "--set",
+    "run.log_every=2",
+]
+
+
+@pytest.mark.parametrize("model", surrogate_kinds(forward_only=False))
+def test_suite_table_for_every_surrogate(tmp_path, capsys, model):
+    extra = ["--set", "train.grids=3,4"] if model == "kan" else []
+    code = main(["suite", "--problems", "poisson_sinsin,heat", "--model", model, *TINY, *extra, "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [r["problem"] for r in rows] == ["poisson_sinsin", "heat"]
+    assert all(r["status"] == "ok" and r["surrogate"].startswith(model) for r in rows)
+    table = (tmp_path / "results.md").read_text()
+    assert table.count(f"| {model} ") == 2
+
+
+def test_suite_refuses_unknown_problems_in_one_line(tmp_path, capsys):
+    assert main(["suite", "--problems", "poisson,nope", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown problem 'nope'" in err[0]
