@@ -120,15 +120,25 @@ def local_basis(x: Tensor, t0: Tensor, h: Tensor, grid: int, k: int, order: int 
 
 
 class LocalBasis(torch.autograd.Function):
-    """local_basis as one autograd node: d/dx of the j-th derivative is the (j+1)-th."""
+    """local_basis as one autograd node: d/dx of the j-th derivative is the (j+1)-th.
+
+    Written in PyTorch ops with a separate ``setup_context``, so torch.func's
+    transforms can batch it (per-point parameter Jacobians, training/jacobian.py).
+    """
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x: Tensor, t0: Tensor, h: Tensor, grid: int, k: int, order: int):
+    def forward(x: Tensor, t0: Tensor, h: Tensor, grid: int, k: int, order: int):
         cell, vals = local_basis(x, t0, h, grid, k, order)
+        return (cell, *vals)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        x, t0, h, grid, k, order = inputs
         ctx.save_for_backward(x, t0, h)
         ctx.grid, ctx.k, ctx.order = grid, k, order
-        ctx.mark_non_differentiable(cell)
-        return (cell, *vals)
+        ctx.mark_non_differentiable(output[0])
 
     @staticmethod
     def backward(ctx, _gcell, *grads):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -42,12 +42,16 @@ class Condition:
 
     ``kind`` is the loss group it feeds ("bc" or "ic"); ``order`` the derivative
     order its residual needs; ``weight`` multiplies its mean squared residual.
+    ``coupled_points`` says how many points each residual entry depends on (its
+    points come as that many equal blocks; 1: every entry is one point's), which
+    the per-point Jacobians of Gauss–Newton training rely on.
     """
 
     kind: str = "bc"
     order: int = 0
     weight: float = 1.0
     name: str = ""
+    coupled_points: ClassVar[int] = 1
 
     def default_name(self) -> str:
         """The name used when ``name`` is empty: the class name in lower case."""
@@ -125,6 +129,8 @@ class Periodic(Condition):
     order: int = 0
     weight: float = 1.0
     name: str = ""
+    # each residual entry couples a point on the low face with its image on the high face
+    coupled_points: ClassVar[int] = 2
 
     def default_name(self) -> str:
         return f"periodic_{self.coord}"

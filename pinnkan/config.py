@@ -122,13 +122,17 @@ FALLBACK = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01}
 
 
 def schema() -> dict[str, dict[str, Key]]:
-    """Every section and key, the registered surrogates' own [model] keys included."""
+    """Every section and key, the registered surrogates' own [model] keys and phases' [train] keys included."""
     from pinnkan.surrogates import SURROGATES
+    from pinnkan.training import PHASES
 
     out = {section: dict(keys) for section, keys in BASE_SCHEMA.items()}
     for cls in SURROGATES.values():
         for name, key in cls.config_keys.items():
             out["model"].setdefault(name, key)
+    for phase in PHASES.values():
+        for name, key in phase.config_keys.items():
+            out["train"].setdefault(name, key)
     return out
 
 

@@ -1,7 +1,7 @@
 """Physics-informed training built from parts: a loss, optimizer phases, callbacks.
 
 - :class:`PINNLoss` and :class:`Collocation` (loss.py): the loss and its points;
-- :class:`Phase` (phase.py) and one module per optimizer (adam.py, lbfgs.py),
+- :class:`Phase` (phase.py) and one module per optimizer (adam.py, lbfgs.py, lm.py),
   registered in :data:`PHASES`;
 - :class:`Callback` (callback.py) and the built-in ones: grid extension (grid.py),
   stopping rules (stopping.py), history and progress (history.py);
@@ -15,6 +15,7 @@ from pinnkan.training.callback import Callback
 from pinnkan.training.grid import GridExtension
 from pinnkan.training.history import HistoryLogger, Progress
 from pinnkan.training.lbfgs import LBFGS
+from pinnkan.training.lm import LevenbergMarquardt
 from pinnkan.training.loss import LOSS_TERMS, Collocation, PINNLoss, term_names
 from pinnkan.training.phase import Phase
 from pinnkan.training.schedule import Stage, plan
@@ -23,7 +24,7 @@ from pinnkan.training.stopping import Divergence, Stall, TimeBudget
 from pinnkan.training.trainer import Outcome, Trainer, default_callbacks
 
 # optimizer phases by the name train.optimizer uses; a new optimizer is one module and one entry
-PHASES: dict[str, type[Phase]] = {"adam": Adam, "lbfgs": LBFGS}
+PHASES: dict[str, type[Phase]] = {"adam": Adam, "lbfgs": LBFGS, "lm": LevenbergMarquardt}
 
 
 def register_phase(cls: type[Phase]) -> type[Phase]:
@@ -44,6 +45,7 @@ __all__ = [
     "GridExtension",
     "HistoryLogger",
     "LBFGS",
+    "LevenbergMarquardt",
     "Outcome",
     "PINNLoss",
     "Phase",

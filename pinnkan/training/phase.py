@@ -13,19 +13,22 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
+from pinnkan.config import Key
 from pinnkan.training.loss import PINNLoss
 
 
 class Phase(ABC):
     """One optimizer over the trainable parameters of ``loss.model``.
 
-    ``settings`` is the resolved ``[train]`` section. ``converges`` says whether a
+    ``settings`` is the resolved ``[train]`` section (``config_keys`` adds a phase's own keys to it). ``converges`` says whether a
     loss that stops changing means the phase is done (full-batch quasi-Newton),
     which the stall callback acts on; stochastic-looking methods such as Adam say no.
     """
 
     name: ClassVar[str] = ""
     converges: ClassVar[bool] = False
+    # its own [train] settings (name -> Key), read by the configuration's schema
+    config_keys: ClassVar[dict[str, Key]] = {}
 
     def __init__(self, loss: PINNLoss, settings: dict[str, Any]) -> None:
         self.loss, self.settings = loss, settings

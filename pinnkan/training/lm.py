@@ -1,0 +1,108 @@
+"""Levenberg–Marquardt: Gauss–Newton steps on the PINN loss as a sum of squares, damped by trust.
+
+With r (M,) and J (M, P) from :mod:`pinnkan.training.jacobian` (loss = ||r||^2),
+each step solves
+
+    (J^T J + lambda diag(J^T J)) delta = -J^T r
+
+by Cholesky (Marquardt's scaling makes lambda unit-free), tries theta + delta, and
+compares the actual decrease with the one the linear model predicts,
+``pred = ||r||^2 - ||r + J delta||^2``. The gain ratio rho = actual / pred sets
+the damping (Nielsen's rule): accepted steps shrink lambda by
+max(1/3, 1 - (2 rho - 1)^3), rejected ones grow it by nu, doubling nu each time.
+A factorisation that fails (an indefinite or singular system in floating point)
+counts as a rejection. The same phase serves every surrogate with forward jets,
+so KAN and MLP comparisons stay fair; the dense P x P system limits it to models
+of at most ``train.lm_max_params`` parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from pinnkan.config import Key, positive
+from pinnkan.errors import UserError
+from pinnkan.training.jacobian import residual_jacobian
+from pinnkan.training.phase import Phase
+
+
+class LevenbergMarquardt(Phase):
+    """One Gauss–Newton step per call, retried with more damping until the loss decreases (at most 10 tries)."""
+
+    name = "lm"
+    converges = True
+    config_keys = {
+        "lm_damping": Key("float", 1e-3, check=positive, help="initial Levenberg-Marquardt damping (lm)"),
+        "lm_max_params": Key("int", 6000, check=positive, help="largest model for the dense lm system (lm)"),
+    }
+    max_tries = 10
+
+    def __init__(self, loss, settings) -> None:
+        super().__init__(loss, settings)
+        model = loss.model
+        if not model.has_forward_jet:
+            raise UserError(f"optimizer lm needs forward jets; the {model.kind!r} surrogate has none")
+        n = sum(p.numel() for p in self.params)
+        limit = settings.get("lm_max_params", 6000)
+        if n > limit:
+            raise UserError(
+                f"optimizer lm: the model has {n} parameters, more than train.lm_max_params = {limit} "
+                "(a dense system of that size); use a smaller model or adam+lbfgs"
+            )
+        self.damping = float(settings.get("lm_damping", 1e-3))
+        self.nu = 2.0
+
+    def _flat(self) -> torch.Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self.params])
+
+    def _assign(self, flat: torch.Tensor) -> None:
+        i = 0
+        with torch.no_grad():
+            for p in self.params:
+                p.copy_(flat[i : i + p.numel()].view_as(p))
+                i += p.numel()
+
+    def _terms(self) -> dict[str, float]:
+        with torch.no_grad():
+            return {k: float(v) for k, v in self.loss.terms().items()}
+
+    def step(self) -> dict[str, float]:
+        r, jac = residual_jacobian(self.loss)
+        a = jac.T @ jac
+        g = jac.T @ r
+        loss0 = float(r @ r)
+        scale = a.diagonal().clamp_min(1e-12 * float(a.diagonal().max().clamp_min(1e-300)))
+        theta = self._flat()
+        for _ in range(self.max_tries):
+            chol, info = torch.linalg.cholesky_ex(a + self.damping * torch.diag(scale))
+            if int(info) == 0:
+                delta = -torch.cholesky_solve(g[:, None], chol)[:, 0]
+                pred = -float(2 * g @ delta + delta @ (a @ delta))
+                self._assign(theta + delta)
+                terms = self._terms()
+                actual = loss0 - terms["loss"]
+                if pred > 0 and math.isfinite(terms["loss"]) and actual > 0:
+                    rho = actual / pred
+                    self.damping *= max(1 / 3, 1 - (2 * rho - 1) ** 3)
+                    self.nu = 2.0
+                    self.last_terms = terms
+                    return terms
+            self.damping *= self.nu
+            self.nu *= 2
+        # no decrease at any damping tried: stay put; the stall rule ends the phase
+        self._assign(theta)
+        self.last_terms = self._terms()
+        return self.last_terms
+
+    def state_dict(self) -> dict:
+        return {"damping": self.damping, "nu": self.nu}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            self.damping, self.nu = float(state["damping"]), float(state["nu"])
+
+    def scale_lr(self, factor: float) -> None:
+        # smaller steps: more damping
+        self.damping /= factor
