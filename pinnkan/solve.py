@@ -183,6 +183,13 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         engine = resolve_engine(r["derivatives"], model)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    from pinnkan.training import PHASES
+
+    for name in cfg["train"]["optimizer"].split("+"):
+        try:
+            PHASES[name].check(model, cfg["train"])
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
     check_problem(problem, model, engine)
     if problem.has_exact:
         check_exact(problem, torch.as_tensor(problem.test_points(), dtype=torch.float64))

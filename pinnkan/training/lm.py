@@ -39,18 +39,24 @@ class LevenbergMarquardt(Phase):
     }
     max_tries = 10
 
-    def __init__(self, loss, settings) -> None:
-        super().__init__(loss, settings)
-        model = loss.model
+    @classmethod
+    def check(cls, model, settings) -> None:
         if not model.has_forward_jet:
-            raise UserError(f"optimizer lm needs forward jets; the {model.kind!r} surrogate has none")
-        n = sum(p.numel() for p in self.params)
+            raise ValueError(f"optimizer lm needs forward jets; the {model.kind!r} surrogate has none")
+        n = sum(p.numel() for p in model.parameters() if p.requires_grad)
         limit = settings.get("lm_max_params", 6000)
         if n > limit:
-            raise UserError(
+            raise ValueError(
                 f"optimizer lm: the model has {n} parameters, more than train.lm_max_params = {limit} "
                 "(a dense system of that size); use a smaller model or adam+lbfgs"
             )
+
+    def __init__(self, loss, settings) -> None:
+        super().__init__(loss, settings)
+        try:
+            self.check(loss.model, settings)  # again: grid extension may have grown the model
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         self.damping = float(settings.get("lm_damping", 1e-3))
         self.nu = 2.0
 

@@ -35,6 +35,10 @@ class Phase(ABC):
         self.params = [p for p in loss.model.parameters() if p.requires_grad]
         self.last_terms: dict[str, float] = {}
 
+    @classmethod
+    def check(cls, model, settings: dict[str, Any]) -> None:
+        """Raise ValueError (one line) if this phase cannot train ``model``; called before training starts."""
+
     def closure(self) -> Callable[[], Tensor]:
         """Zero the gradients, evaluate the loss terms, backpropagate, remember the terms."""
 
