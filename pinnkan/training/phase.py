@@ -20,8 +20,9 @@ from pinnkan.training.loss import PINNLoss
 class Phase(ABC):
     """One optimizer over the trainable parameters of ``loss.model``.
 
-    ``settings`` is the resolved ``[train]`` section (``config_keys`` adds a phase's own keys to it). ``converges`` says whether a
-    loss that stops changing means the phase is done (full-batch quasi-Newton),
+    ``settings`` is the resolved ``[train]`` section (``config_keys`` adds a phase's own
+    keys to it). ``converges`` says whether a loss that stops changing means the phase
+    is done (full-batch quasi-Newton),
     which the stall callback acts on; stochastic-looking methods such as Adam say no.
     """
 
@@ -38,6 +39,7 @@ class Phase(ABC):
     @classmethod
     def check(cls, model, settings: dict[str, Any]) -> None:
         """Raise ValueError (one line) if this phase cannot train ``model``; called before training starts."""
+        return None
 
     def closure(self) -> Callable[[], Tensor]:
         """Zero the gradients, evaluate the loss terms, backpropagate, remember the terms."""
