@@ -86,7 +86,12 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "sampling": Key("str", "sobol", SAMPLINGS, help="collocation sampling"),
     },
     "train": {
-        "optimizer": Key("str", "adam+lbfgs", check=_phase_sequence, help="phase, or warm-up+phase"),
+        "optimizer": Key(
+            "str",
+            None,
+            check=_phase_sequence,
+            help="phase, or warm-up+phase (default: the problem's where it can train the model, else adam+lbfgs)",
+        ),
         "steps": Key("int", None, check=positive, help="steps of the main optimizer per grid stage"),
         "adam_steps": Key("int", None, check=_non_negative, help="warm-up steps (first phase of a+b, first stage)"),
         "lr": Key("float", None, check=positive, help="Adam learning rate"),
@@ -115,6 +120,10 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "divergence_retries": Key("int", 3, check=_non_negative, help="retries at most, with --on-divergence retry"),
     },
 }
+
+DEFAULT_OPTIMIZER = "adam+lbfgs"
+# steps per stage of the main phase when neither the user nor the problem says
+STEPS_FALLBACK = {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300, "lm": 50, "adam+lm": 50}
 
 # data and training fallbacks for keys a problem's defaults leave open (filled in by resolve());
 # per-surrogate ones (hidden widths, learning rate, grids) live on the surrogate class
@@ -312,13 +321,34 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
         if "grid" in model:
             model["grid"] = None
 
+    if train["optimizer"] is None:
+        train["optimizer"] = _default_optimizer(problem, pd, cfg, surrogate)
     opt = train["optimizer"]
     if train["steps"] is None:
-        fallback = {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300}.get(opt, 300)
-        # a problem's "steps" default is for the default optimizer (adam+lbfgs)
-        train["steps"] = int(pd.get("steps", fallback)) if opt == "adam+lbfgs" else fallback
+        fallback = STEPS_FALLBACK.get(opt, 300)
+        # a problem's "steps" default is for its own default optimizer
+        train["steps"] = int(pd.get("steps", fallback)) if opt == pd.get("optimizer", DEFAULT_OPTIMIZER) else fallback
     if train["adam_steps"] is None:
         train["adam_steps"] = int(pd.get("adam_steps", 200)) if "+" in opt else 0
     if train["lr"] is None:
         train["lr"] = float(pd.get(f"{kind}_lr", pd.get("lr", surrogate.default_lr)))
     return cfg
+
+
+def _default_optimizer(problem, pd: dict[str, Any], cfg: dict[str, dict[str, Any]], surrogate) -> str:
+    """The problem's optimizer where its phases can train this surrogate (lm: small enough), else the default."""
+    wanted = pd.get("optimizer", DEFAULT_OPTIMIZER)
+    if wanted == DEFAULT_OPTIMIZER:
+        return wanted
+    import torch
+
+    from pinnkan.training import PHASES
+
+    lo, hi = (torch.as_tensor(b, dtype=torch.float64) for b in problem.domain.bounds())
+    model = surrogate.from_config(cfg["model"]["width"], lo, hi, cfg["model"])
+    try:
+        for name in wanted.split("+"):
+            PHASES[name].check(model, cfg["train"])
+    except ValueError:
+        return DEFAULT_OPTIMIZER
+    return wanted

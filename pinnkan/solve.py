@@ -141,7 +141,7 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
     param = next(model.parameters())
     lap = problem.hessian == "laplacian"
 
-    def evaluate(what: str, x: np.ndarray, order: int, fn) -> None:
+    def evaluate(what: str, x: np.ndarray, order: int, fn, coupled: int = 1) -> None:
         x = np.asarray(x, dtype=float)
         if x.ndim != 2 or x.shape[1] != problem.dim or not np.isfinite(x).all():
             raise UserError(f"problem {problem.name!r}: {what}: points must be finite, shape (n, {problem.dim})")
@@ -155,7 +155,8 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
             raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
         except Exception as exc:  # the user's code: say what failed, in one line
             raise UserError(f"problem {problem.name!r}: {what} failed: {type(exc).__name__}: {exc}") from None
-        _check_rows(problem, what, value, x.shape[0])
+        # a condition coupling g points per entry (periodic: g = 2) gives n / g entries
+        _check_rows(problem, what, value, x.shape[0] // coupled)
 
     evaluate("residual", problem.interior(n, seed=0), problem.order, problem.residual)
     for name, cond in zip(problem.condition_names, problem.conditions):
@@ -163,7 +164,8 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
             pts = cond.points(problem, n, seed=0)
         except Exception as exc:
             raise UserError(f"problem {problem.name!r}: condition {name!r}: points failed: {exc}") from None
-        evaluate(f"condition {name!r}", pts, cond.order, lambda x, jet, c=cond: c.residual(problem, x, jet))
+        residual = lambda x, jet, c=cond: c.residual(problem, x, jet)  # noqa: E731
+        evaluate(f"condition {name!r}", pts, cond.order, residual, getattr(cond, "coupled_points", 1))
 
 
 def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, Any]]) -> tuple[Surrogate, str]:

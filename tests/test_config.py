@@ -54,3 +54,17 @@ def test_a_defaults_typo_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown defaults key 'n_interor'; known: n_interior" in err
     assert not (tmp_path / "never").exists()
+
+
+def test_problem_default_optimizer_applies_where_it_can_train_the_model(monkeypatch):
+    from pinnkan.solve import configure, load_problem
+
+    p = load_problem("poisson_sinsin")
+    monkeypatch.setattr(p, "defaults", {**p.defaults, "optimizer": "adam+lm", "steps": 7})
+    kan = configure(p, "kan", None, {})
+    assert kan["train"]["optimizer"] == "adam+lm" and kan["train"]["steps"] == 7
+    mlp = configure(p, "mlp", None, {})  # 20601 parameters: more than lm's dense system takes
+    assert mlp["train"]["optimizer"] == "adam+lbfgs" and mlp["train"]["steps"] == 300
+    user = configure(p, "kan", None, {"optimizer": "adam+lbfgs"})  # the problem's steps are for its optimizer
+    assert user["train"]["steps"] == 300
+    assert configure(p, "kan", None, {"optimizer": "lm"})["train"]["steps"] == 50

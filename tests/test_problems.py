@@ -206,3 +206,15 @@ def test_every_operator_forward_matches_autograd(name, kind):
     }
     scale = float(res["autograd"].detach().abs().max())
     assert torch.allclose(res["forward"], res["autograd"], rtol=1e-10, atol=1e-10 * scale)
+
+
+@pytest.mark.parametrize("kind", surrogate_kinds())
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_every_problem_passes_the_checks_before_training(name, kind):
+    """The one-line checks run before training accept every built-in problem (periodic pairs included)."""
+    from pinnkan.solve import check_problem
+
+    p = PROBLEMS[name]()
+    model = build(kind, [p.dim, 4, len(p.fields)], *p.domain.bounds())
+    check_problem(p, model, "forward")
+    check_problem(p, model, "autograd")
