@@ -345,7 +345,8 @@ def _default_optimizer(problem, pd: dict[str, Any], cfg: dict[str, dict[str, Any
     from pinnkan.training import PHASES
 
     lo, hi = (torch.as_tensor(b, dtype=torch.float64) for b in problem.domain.bounds())
-    model = surrogate.from_config(cfg["model"]["width"], lo, hi, cfg["model"])
+    with torch.random.fork_rng(devices=[]):  # a throwaway model: the caller's random stream stays as it was
+        model = surrogate.from_config(cfg["model"]["width"], lo, hi, cfg["model"])
     try:
         for name in wanted.split("+"):
             PHASES[name].check(model, cfg["train"])

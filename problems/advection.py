@@ -29,6 +29,8 @@ class Advection(Problem):
         "alpha": 0.01,
         "kan_hidden": [10],
         "grids": [5, 10, 20],
+        "optimizer": "adam+lm",
+        "steps": 30,
     }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:

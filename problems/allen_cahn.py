@@ -75,6 +75,8 @@ class AllenCahn(Problem):
         "alpha": 0.1,
         "kan_hidden": [8, 8],
         "grids": [5, 10, 20],
+        "optimizer": "adam+lm",
+        "steps": 30,
     }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:

@@ -65,6 +65,8 @@ class Burgers(Problem):
         "alpha": 1.0,
         "kan_hidden": [8, 8],
         "grids": [5, 10, 20],
+        "optimizer": "adam+lm",
+        "steps": 30,
     }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:

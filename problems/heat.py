@@ -29,7 +29,8 @@ class Heat(Problem):
         "n_initial": 400,
         "alpha": 0.1,
         "kan_hidden": [8, 8],
-        "steps": 900,
+        "optimizer": "adam+lm",
+        "steps": 30,
     }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:

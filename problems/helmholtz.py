@@ -31,7 +31,8 @@ class Helmholtz(Problem):
         "alpha": 1e-3,
         "kan_hidden": [10],
         "grids": [5, 10, 20, 40],
-        "steps": 500,
+        "optimizer": "adam+lm",
+        "steps": 30,
     }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:

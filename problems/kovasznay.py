@@ -24,7 +24,15 @@ class Kovasznay(Problem):
     conditions = (Dirichlet(),)
     hessian = "laplacian"
     params = {"re": 20.0}
-    defaults = {"n_interior": 8000, "n_boundary": 800, "alpha": 0.1, "kan_hidden": [10], "grids": [5, 10, 20]}
+    defaults = {
+        "n_interior": 8000,
+        "n_boundary": 800,
+        "alpha": 0.1,
+        "kan_hidden": [10],
+        "grids": [5, 10, 20],
+        "optimizer": "adam+lm",
+        "steps": 30,
+    }
 
     @property
     def lam(self) -> float:

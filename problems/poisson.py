@@ -22,7 +22,7 @@ class Poisson(Problem):
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
     hessian = "laplacian"
-    defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01}
+    defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
 
     def forcing(self, x: Tensor) -> Tensor:
         """f (N,) = -pi^2 (1 + 4y^2) sin(pi x) sin(pi y^2) + 2 pi sin(pi x) cos(pi y^2)."""
@@ -47,7 +47,7 @@ class PoissonSinSin(Problem):
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
     hessian = "laplacian"
-    defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01}
+    defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
         return jet.lap() + 2 * PI**2 * torch.sin(PI * x[:, 0]) * torch.sin(PI * x[:, 1])
@@ -90,7 +90,15 @@ class PoissonND(Problem):
     conditions = (Dirichlet(),)
     hessian = "laplacian"
     params = {"d": 5}
-    defaults = {"n_interior": 10000, "n_boundary": 2000, "alpha": 0.1, "kan_hidden": [5], "grids": [5, 10]}
+    defaults = {
+        "n_interior": 10000,
+        "n_boundary": 2000,
+        "alpha": 0.1,
+        "kan_hidden": [5],
+        "grids": [5, 10],
+        "optimizer": "adam+lm",
+        "steps": 30,
+    }
 
     def setup(self) -> None:
         if self.d < 1:

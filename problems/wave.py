@@ -30,6 +30,8 @@ class Wave(Problem):
         "alpha": 1e-3,
         "kan_hidden": [10],
         "grids": [5, 10, 20],
+        "optimizer": "adam+lm",
+        "steps": 30,
     }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:

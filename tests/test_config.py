@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from pinnkan.config import defaults, load_toml, merge_toml, resolve
 from pinnkan.registry import builtin_problems, get_problem
@@ -27,7 +28,7 @@ def test_shipped_configs_are_valid(path):
 def test_resolution_uses_problem_defaults():
     cfg = resolve(defaults() | {"problem": {"name": "heat"}}, get_problem("heat")())
     assert cfg["model"]["width"] == [2, 8, 8, 1] and cfg["train"]["alpha"] == 0.1
-    assert cfg["train"]["steps"] == 900 and cfg["data"]["n_initial"] == 400
+    assert cfg["train"]["optimizer"] == "adam+lm" and cfg["train"]["steps"] == 30 and cfg["data"]["n_initial"] == 400
     mlp = defaults()
     mlp["model"]["kind"] = "mlp"
     cfg = resolve(mlp, get_problem("poisson")())
@@ -61,7 +62,9 @@ def test_problem_default_optimizer_applies_where_it_can_train_the_model(monkeypa
 
     p = load_problem("poisson_sinsin")
     monkeypatch.setattr(p, "defaults", {**p.defaults, "optimizer": "adam+lm", "steps": 7})
+    before = torch.random.get_rng_state()
     kan = configure(p, "kan", None, {})
+    assert torch.equal(torch.random.get_rng_state(), before)  # the size check's throwaway model draws nothing
     assert kan["train"]["optimizer"] == "adam+lm" and kan["train"]["steps"] == 7
     mlp = configure(p, "mlp", None, {})  # 20601 parameters: more than lm's dense system takes
     assert mlp["train"]["optimizer"] == "adam+lbfgs" and mlp["train"]["steps"] == 300

@@ -88,7 +88,7 @@ class Recorder(Callback):
 
 def test_callbacks_run_in_order():
     rec = Recorder()
-    _solve(rec, adam_steps=1, steps=2, grids=[3, 4])
+    _solve(rec, optimizer="adam+lbfgs", adam_steps=1, steps=2, grids=[3, 4])
     step = ("on_step_end",)
     names = [c[0] for c in rec.calls]
     assert names == [
