@@ -54,6 +54,21 @@ if AVAILABLE:
             p0 = x * p0
         out[0], out[1], out[2], out[3] = p0, p1, p2, p3
 
+    @njit(cache=True, inline="always")
+    def _rational(num, den, x, pp, ss):
+        """R, R', R'' at x and the pieces the backward reuses; fills pp (P^(k)) and ss (S^(k)), k = 0..3."""
+        _horner(num, x, 0, pp)
+        _horner(den, x, 1, ss)
+        s0, s1, s2 = ss[0], ss[1], ss[2]
+        u = 1.0 + 2.0 * s0
+        q = 1.0 + s0 + s0 * s0
+        q1 = s1 * u
+        q2 = s2 * u + 2.0 * s1 * s1
+        r0 = pp[0] / q
+        r1 = (pp[1] - r0 * q1) / q
+        r2 = (pp[2] - 2.0 * r1 * q1 - r0 * q2) / q
+        return u, q, q1, q2, r0, r1, r2
+
     @njit(cache=True, parallel=True, fastmath=True)
     def forward_kernel(rows, num, den, group_of, dim, laplacian, chunks, out):
         """rows (N, S, C); num (G, 6), den (G, 4); group_of (C,) -> out (N, S, C)."""
@@ -67,16 +82,7 @@ if AVAILABLE:
                 for c in range(n_ch):
                     g = group_of[c]
                     x = rows[n, 0, c]
-                    _horner(num[g], x, 0, pp)
-                    _horner(den[g], x, 1, ss)
-                    s0, s1, s2 = ss[0], ss[1], ss[2]
-                    u = 1.0 + 2.0 * s0
-                    q = 1.0 + s0 + s0 * s0
-                    q1 = s1 * u
-                    q2 = s2 * u + 2.0 * s1 * s1
-                    r0 = pp[0] / q
-                    r1 = (pp[1] - r0 * q1) / q
-                    r2 = (pp[2] - 2.0 * r1 * q1 - r0 * q2) / q
+                    u, q, q1, q2, r0, r1, r2 = _rational(num[g], den[g], x, pp, ss)
                     out[n, 0, c] = r0
                     sq = 0.0
                     for a in range(dim):
@@ -102,16 +108,7 @@ if AVAILABLE:
                 for c in range(n_ch):
                     g = group_of[c]
                     x = rows[n, 0, c]
-                    _horner(num[g], x, 0, pp)
-                    _horner(den[g], x, 1, ss)
-                    s0, s1, s2 = ss[0], ss[1], ss[2]
-                    u = 1.0 + 2.0 * s0
-                    q = 1.0 + s0 + s0 * s0
-                    q1 = s1 * u
-                    q2 = s2 * u + 2.0 * s1 * s1
-                    r0 = pp[0] / q
-                    r1 = (pp[1] - r0 * q1) / q
-                    r2 = (pp[2] - 2.0 * r1 * q1 - r0 * q2) / q
+                    u, q, q1, q2, r0, r1, r2 = _rational(num[g], den[g], x, pp, ss)
                     # upstream adjoints of R, R', R''
                     b0 = g_out[n, 0, c]
                     b1 = 0.0
@@ -150,6 +147,7 @@ if AVAILABLE:
                     bp0 = b0 * iq
                     bq += -r0 * b0 * iq
                     # Q = 1 + S + S^2, Q' = S' u, Q'' = S'' u + 2 S'^2
+                    s1, s2 = ss[1], ss[2]
                     bs0 = bq * u + 2.0 * s1 * bq1 + 2.0 * s2 * bq2
                     bs1 = bq1 * u + 4.0 * s1 * bq2
                     bs2 = bq2 * u
