@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -12,68 +13,98 @@ from pinnkan.config import defaults, set_key
 from pinnkan.errors import UserError
 from pinnkan.output import write_csv, write_text
 
-COLUMNS = ("problem", "surrogate", "params", "mse", "rel_l2", "rel_h1", "wall_s", "status")
+COLUMNS = ("problem", "surrogate", "seed", "params", "mse", "rel_l2", "rel_h1", "wall_s", "status")
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per problem: medians over its seeds, the rel_l2 range, and ok only if every seed was."""
+    out = []
+    for name in dict.fromkeys(r["problem"] for r in rows):
+        mine = [r for r in rows if r["problem"] == name]
+        done = [r for r in mine if isinstance(r["rel_l2"], float)]
+        row = {"problem": name, "surrogate": mine[0]["surrogate"], "seeds": len(mine), "params": mine[0]["params"]}
+        if done:
+            row.update({k: _median([r[k] for r in done]) for k in ("mse", "rel_l2", "rel_h1", "wall_s")})
+            row["rel_l2_range"] = (min(r["rel_l2"] for r in done), max(r["rel_l2"] for r in done))
+        bad = [r["status"] for r in mine if r["status"] != "ok"]
+        row["status"] = "ok" if not bad else f"{len(bad)} of {len(mine)}: {bad[0]}"
+        out.append(row)
+    return out
 
 
 def markdown(rows: list[dict[str, Any]], stamp: str, command: str) -> str:
-    lines = [
-        f"Produced by `{command}` on {stamp}.",
+    """The table of results.md: one row per problem; with several seeds, medians and the rel_l2 range."""
+    summary = summarise(rows)
+    several = any(r["seeds"] > 1 for r in summary)
+    lines = [f"Produced by `{command}` on {stamp}."]
+    if several:
+        lines.append("Medians over the seeds; rel_l2 range [min, max] beside the median.")
+    lines += [
         "",
         "| problem | surrogate | params | mse | rel_l2 | rel_h1 | wall s | status |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
 
-        def fmt(v):
-            return f"{v:.2e}" if isinstance(v, float) else str(v)
+    def fmt(v):
+        return f"{v:.2e}" if isinstance(v, float) else str(v)
 
+    for r in summary:
+        rel = fmt(r.get("rel_l2", ""))
+        if several and "rel_l2_range" in r:
+            lo, hi = r["rel_l2_range"]
+            rel += f" [{lo:.2e}, {hi:.2e}]"
+        wall = f"{r['wall_s']:.1f}" if isinstance(r.get("wall_s"), float) else ""
         lines.append(
-            f"| {r['problem']} | {r['surrogate']} | {r['params']} | {fmt(r['mse'])} | {fmt(r['rel_l2'])} | "
-            f"{fmt(r['rel_h1'])} | {r['wall_s']} | {r['status']} |"
+            f"| {r['problem']} | {r['surrogate']} | {r['params']} | {fmt(r.get('mse', ''))} | {rel} | "
+            f"{fmt(r.get('rel_h1', ''))} | {wall} | {r['status']} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def run_suite(problems: list[str], model: str, out: Path, sets: list[str], echo: bool = True) -> list[dict]:
+def run_suite(
+    problems: list[str], model: str, out: Path, sets: list[str], echo: bool = True, seeds: int = 1
+) -> list[dict]:
+    """Every problem on its defaults, with seeds 0..seeds-1 (each run in runs/<problem>[/seed<k>])."""
     from pinnkan.runfolder import solve_config, summary_line
 
     rows = []
     for name in problems:
-        cfg = defaults()
-        cfg["problem"]["name"] = name
-        cfg["model"]["kind"] = model
-        cfg["run"]["out"] = str(out / "runs" / name)
-        cfg["run"]["progress"] = False
-        for item in sets:
-            key, _, value = item.partition("=")
-            set_key(cfg, key.strip(), value.strip())
-        try:
-            m = solve_config(cfg, echo=False)
-            row = {
-                "problem": name,
-                "surrogate": f"{model} {m['width']}" + (f" G={m['grid']}" if m.get("grid") else ""),
-                "params": m["params"],
-                **{k: m[k] for k in ("mse", "rel_l2", "rel_h1", "wall_s", "status")},
-            }
-            if echo:
-                print(summary_line(m, cfg["run"]["out"]), file=sys.stderr)
-        except UserError:
-            raise
-        except Exception as exc:  # one failing problem does not stop the table
-            row = {
-                "problem": name,
-                "surrogate": model,
-                "params": "",
-                "mse": "",
-                "rel_l2": "",
-                "rel_h1": "",
-                "wall_s": "",
-                "status": f"failed: {type(exc).__name__}: {exc}",
-            }
-            if echo:
-                print(f"{name}: {row['status']}", file=sys.stderr)
-        rows.append(row)
-        write_csv(out / "results.csv", rows, COLUMNS)
+        for seed in range(seeds):
+            cfg = defaults()
+            cfg["problem"]["name"] = name
+            cfg["model"]["kind"] = model
+            cfg["run"]["out"] = str(out / "runs" / name / (f"seed{seed}" if seeds > 1 else ""))
+            cfg["run"]["progress"] = False
+            for item in sets:
+                key, _, value = item.partition("=")
+                set_key(cfg, key.strip(), value.strip())
+            if seeds > 1:
+                cfg["run"]["seed"] = seed
+            try:
+                m = solve_config(cfg, echo=False)
+                row = {
+                    "problem": name,
+                    "surrogate": f"{model} {m['width']}" + (f" G={m['grid']}" if m.get("grid") else ""),
+                    "seed": m["seed"],
+                    "params": m["params"],
+                    **{k: m[k] for k in ("mse", "rel_l2", "rel_h1", "wall_s", "status")},
+                }
+                if echo:
+                    print(summary_line(m, cfg["run"]["out"]), file=sys.stderr)
+            except UserError:
+                raise
+            except Exception as exc:  # one failing run does not stop the table
+                row = dict.fromkeys(COLUMNS, "")
+                row.update(problem=name, surrogate=model, seed=cfg["run"]["seed"])
+                row["status"] = f"failed: {type(exc).__name__}: {exc}"
+                if echo:
+                    print(f"{name}: {row['status']}", file=sys.stderr)
+            rows.append(row)
+            write_csv(out / "results.csv", rows, COLUMNS)
     return rows
 
 
@@ -90,7 +121,9 @@ def cmd_suite(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"--out {str(out)!r} cannot be written: {exc.strerror}") from None
-    rows = run_suite(problems, args.model, out, args.set)
+    if args.seeds < 1:
+        raise UserError("--seeds must be at least 1")
+    rows = run_suite(problems, args.model, out, args.set, seeds=args.seeds)
     command = "pinnkan suite" + "".join(f" {a}" for a in sys.argv[2:])
     write_text(out / "results.md", markdown(rows, time.strftime("%Y-%m-%d"), command))
     print(f"wrote {out / 'results.md'} and {out / 'results.csv'}", file=sys.stderr)
@@ -108,5 +141,8 @@ def register(sub) -> None:
 
     p.add_argument("--model", choices=tuple(SURROGATES), default="kan", help="surrogate (default kan)")
     p.add_argument("--out", help="output folder (default runs/suite-<model>-<timestamp>)")
+    p.add_argument(
+        "--seeds", type=int, default=1, help="runs per problem, seeds 0..N-1: results.md shows medians and ranges"
+    )
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="a setting for every run")
     p.set_defaults(func=cmd_suite)

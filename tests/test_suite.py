@@ -40,3 +40,29 @@ def test_suite_refuses_unknown_problems_in_one_line(tmp_path, capsys):
     assert main(["suite", "--problems", "poisson,nope", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown problem 'nope'" in err[0]
+
+
+def test_seeds_give_medians_and_ranges(tmp_path, capsys):
+    code = main(
+        [
+            "suite",
+            "--problems",
+            "poisson_sinsin",
+            "--seeds",
+            "3",
+            *TINY,
+            "--set",
+            "train.grids=3",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [r["seed"] for r in rows] == ["0", "1", "2"]
+    values = sorted(float(r["rel_l2"]) for r in rows)
+    assert len(set(values)) == 3  # different seeds, different runs
+    table = (tmp_path / "results.md").read_text()
+    assert f"{values[1]:.2e} [{values[0]:.2e}, {values[2]:.2e}]" in table
+    assert all((tmp_path / "runs" / "poisson_sinsin" / f"seed{k}" / "metrics.json").exists() for k in range(3))
+    assert main(["suite", "--problems", "poisson_sinsin", "--seeds", "0", "--out", str(tmp_path / "b")]) == 2
