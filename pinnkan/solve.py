@@ -187,12 +187,12 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         raise UserError(str(exc)) from None
     from pinnkan.training import PHASES
 
+    check_problem(problem, model, engine)
     for name in cfg["train"]["optimizer"].split("+"):
         try:
-            PHASES[name].check(model, cfg["train"])
+            PHASES[name].check(model, cfg["train"], problem)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-    check_problem(problem, model, engine)
     if problem.has_exact:
         check_exact(problem, torch.as_tensor(problem.test_points(), dtype=torch.float64))
     return model, engine

@@ -40,7 +40,7 @@ class LevenbergMarquardt(Phase):
     max_tries = 10
 
     @classmethod
-    def check(cls, model, settings) -> None:
+    def check(cls, model, settings, problem=None) -> None:
         if not model.has_forward_jet:
             raise ValueError(f"optimizer lm needs forward jets; the {model.kind!r} surrogate has none")
         n = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -50,6 +50,29 @@ class LevenbergMarquardt(Phase):
                 f"optimizer lm: the model has {n} parameters, more than train.lm_max_params = {limit} "
                 "(a dense system of that size); use a smaller model or adam+lbfgs"
             )
+        if problem is not None:
+            cls._check_batchable(model, problem)
+
+    @staticmethod
+    def _check_batchable(model, problem) -> None:
+        """The per-point Jacobian on a few points, so a residual torch.func cannot batch fails before training."""
+        import numpy as np
+
+        from pinnkan.training.loss import Collocation, PINNLoss
+
+        param = next(model.parameters())
+        as_t = lambda a: torch.as_tensor(np.asarray(a, dtype=float), dtype=param.dtype, device=param.device)  # noqa: E731
+        points = Collocation(
+            as_t(problem.interior(4, seed=0)), [as_t(c.points(problem, 4, seed=1)) for c in problem.conditions]
+        )
+        try:
+            residual_jacobian(PINNLoss(problem, model, "forward", points, 1.0))
+        except Exception as exc:  # the user's residual: say what failed, in one line
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ValueError(
+                f"optimizer lm: the residual cannot be differentiated point by point "
+                f"({type(exc).__name__}: {msg}); use adam+lbfgs"
+            ) from None
 
     def __init__(self, loss, settings) -> None:
         super().__init__(loss, settings)

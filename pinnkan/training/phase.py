@@ -37,8 +37,9 @@ class Phase(ABC):
         self.last_terms: dict[str, float] = {}
 
     @classmethod
-    def check(cls, model, settings: dict[str, Any]) -> None:
-        """Raise ValueError (one line) if this phase cannot train ``model``; called before training starts."""
+    def check(cls, model, settings: dict[str, Any], problem=None) -> None:
+        """Raise ValueError (one line) if this phase cannot train ``model`` (on ``problem``, when given);
+        called before training starts."""
         return None
 
     def closure(self) -> Callable[[], Tensor]:
