@@ -68,7 +68,7 @@ def test_lm_steps_never_increase_the_loss_and_beat_lbfgs(kind):
         torch.manual_seed(0)
         loss = _loss("poisson_sinsin", kind, width)
         phase = phase_cls(loss, {"lm_damping": 1e-3, "lm_max_params": 6000, "history_size": 50})
-        start = float(loss.terms()["loss"])
+        start = float(loss.terms()["loss"].detach())
         results[phase_cls.name] = [start] + [phase.step()["loss"] for _ in range(20)]
     lm = results["lm"]
     assert all(b <= a for a, b in zip(lm, lm[1:]))  # a rejected step is retried, never taken
