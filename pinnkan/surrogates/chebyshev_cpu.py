@@ -21,14 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    import numba
-    from numba import njit, prange
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - numba is a declared dependency
-    AVAILABLE = False
-
+from pinnkan.surrogates.compiled import AVAILABLE, as_numpy, njit, prange
+from pinnkan.surrogates.compiled import chunks as chunks_for
 
 if AVAILABLE:
 
@@ -276,16 +270,8 @@ if AVAILABLE:
                         for i in range(n_in):
                             g_coef[t, o, m, i] += b[0, m, i] * g[0, i] + b[1, m, i] * g[1, i] + b[2, m, i] * g[2, i]
 
-    def threads() -> int:
-        return numba.get_num_threads()
 
-
-def _np(t):
-    return t.detach().contiguous().numpy()
-
-
-def _chunks(n: int) -> int:
-    return max(1, min(4 * threads(), n))
+_np = as_numpy
 
 
 def row_basis(rows, n_m: int, dim: int, laplacian: bool):
@@ -294,7 +280,7 @@ def row_basis(rows, n_m: int, dim: int, laplacian: bool):
 
     n, s, n_in = rows.shape
     out = torch.empty(n, s, n_m, n_in, dtype=rows.dtype)
-    row_basis_kernel(_np(rows), np.tanh(_np(rows[:, 0])), n_m, dim, laplacian, _chunks(n), out.numpy())
+    row_basis_kernel(_np(rows), np.tanh(_np(rows[:, 0])), n_m, dim, laplacian, chunks_for(n), out.numpy())
     return out
 
 
@@ -304,7 +290,7 @@ def row_basis_backward(rows, g_basis, dim: int, laplacian: bool):
 
     g_rows = torch.empty_like(rows)
     th = np.tanh(_np(rows[:, 0]))
-    row_basis_backward_kernel(_np(rows), th, _np(g_basis), dim, laplacian, _chunks(rows.shape[0]), g_rows.numpy())
+    row_basis_backward_kernel(_np(rows), th, _np(g_basis), dim, laplacian, chunks_for(rows.shape[0]), g_rows.numpy())
     return g_rows
 
 
@@ -315,7 +301,7 @@ def narrow_forward(rows, coef, dim: int, laplacian: bool):
     n, s, _ = rows.shape
     out = torch.empty(n, s, coef.shape[0], dtype=rows.dtype)
     th = np.tanh(_np(rows[:, 0]))
-    narrow_forward_kernel(_np(rows), th, _np(coef.transpose(1, 2)), dim, laplacian, _chunks(n), out.numpy())
+    narrow_forward_kernel(_np(rows), th, _np(coef.transpose(1, 2)), dim, laplacian, chunks_for(n), out.numpy())
     return out
 
 
@@ -324,7 +310,7 @@ def narrow_backward(rows, coef, dim: int, laplacian: bool, g_out):
     import torch
 
     n, s, n_in = rows.shape
-    chunks = _chunks(n)
+    chunks = chunks_for(n)
     g_rows = torch.empty_like(rows)
     g_coef = torch.zeros((chunks, coef.shape[0], coef.shape[2], n_in), dtype=rows.dtype)
     th = np.tanh(_np(rows[:, 0]))

@@ -14,14 +14,8 @@ import math
 
 import numpy as np
 
-try:
-    import numba
-    from numba import njit, prange
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - numba is a declared dependency
-    AVAILABLE = False
-
+from pinnkan.surrogates.compiled import AVAILABLE, as_numpy, njit, prange
+from pinnkan.surrogates.compiled import chunks as chunks_for
 
 if AVAILABLE:
 
@@ -233,12 +227,8 @@ if AVAILABLE:
                         if two:
                             g_d2h[n, a, i] = loc_d2h[a]
 
-    def threads() -> int:
-        return numba.get_num_threads()
 
-
-def _np(t):
-    return t.detach().contiguous().numpy()
+_np = as_numpy
 
 
 def jet_forward(h, dh, d2h, table, wb, t0, hs, grid: int, k: int):
@@ -252,7 +242,7 @@ def jet_forward(h, dh, d2h, table, wb, t0, hs, grid: int, k: int):
     grad = torch.empty(n, d, n_out, dtype=h.dtype)
     diag = torch.empty(n, d, n_out, dtype=h.dtype) if order == 2 else torch.empty(1, 1, 1, dtype=h.dtype)
     d2 = _np(d2h) if order == 2 else np.zeros((1, 1, 1), dtype=_np(h).dtype)
-    chunks = max(1, min(4 * threads(), n))
+    chunks = chunks_for(n)
     forward_kernel(
         _np(h),
         _np(dh),
@@ -284,7 +274,7 @@ def jet_backward(h, dh, d2h, table, wb, t0, hs, grid: int, k: int, g_value, g_gr
     g_grad = torch.zeros(n, d, n_out, dtype=dt) if g_grad is None else g_grad
     if order == 2 and g_diag is None:
         g_diag = torch.zeros(n, d, n_out, dtype=dt)
-    chunks = max(1, min(4 * threads(), n))
+    chunks = chunks_for(n)
     g_h = torch.empty(n, n_in, dtype=dt)
     g_dh = torch.empty(n, d, n_in, dtype=dt)
     g_d2h = torch.empty(n, d, n_in, dtype=dt) if order == 2 else torch.zeros(1, 1, 1, dtype=dt)

@@ -12,12 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    from numba import njit, prange
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - numba is a declared dependency
-    AVAILABLE = False
+from pinnkan.surrogates.compiled import AVAILABLE, njit, prange
 
 if AVAILABLE:
 

@@ -24,14 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-try:
-    import numba
-    from numba import njit, prange
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - numba is a declared dependency
-    AVAILABLE = False
-
+from pinnkan.surrogates.compiled import AVAILABLE, as_numpy, njit, prange
+from pinnkan.surrogates.compiled import chunks as chunks_for
 
 if AVAILABLE:
 
@@ -164,12 +158,8 @@ if AVAILABLE:
                         xm1 = xp
                         xp = xp * x
 
-    def threads() -> int:
-        return numba.get_num_threads()
 
-
-def _np(t: Tensor) -> np.ndarray:
-    return t.detach().contiguous().numpy()
+_np = as_numpy
 
 
 def usable(rows: Tensor) -> bool:
@@ -185,7 +175,7 @@ class RationalJet(torch.autograd.Function):
         ctx.save_for_backward(rows, numerator, denominator, group_of)
         ctx.shape = (dim, laplacian)
         out = torch.empty_like(rows)
-        chunks = max(1, min(4 * threads(), rows.shape[0]))
+        chunks = chunks_for(rows.shape[0])
         forward_kernel(_np(rows), _np(numerator), _np(denominator), _np(group_of), dim, laplacian, chunks, out.numpy())
         return out
 
@@ -193,7 +183,7 @@ class RationalJet(torch.autograd.Function):
     def backward(ctx, g_out):
         rows, numerator, denominator, group_of = ctx.saved_tensors
         dim, laplacian = ctx.shape
-        chunks = max(1, min(4 * threads(), rows.shape[0]))
+        chunks = chunks_for(rows.shape[0])
         g_rows = torch.empty_like(rows)
         g_num = torch.zeros((chunks,) + tuple(numerator.shape), dtype=rows.dtype)
         g_den = torch.zeros((chunks,) + tuple(denominator.shape), dtype=rows.dtype)
