@@ -39,6 +39,8 @@ class Surrogate(nn.Module):
     default_grids: ClassVar[tuple[int, ...]] = ()
     config_keys: ClassVar[dict[str, Key]] = {}
     reference_options: ClassVar[dict[str, Any]] = {}
+    # whether body_jet carries a Laplacian row itself (1 row instead of D through every layer)
+    laplacian_rows: ClassVar[bool] = False
 
     def __init__(self, lo: Tensor, hi: Tensor) -> None:
         super().__init__()
@@ -76,9 +78,12 @@ class Surrogate(nn.Module):
     def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
         """Value and derivatives up to ``order`` (0, 1, 2) as stacked rows (N, S, F).
 
-        With ``laplacian`` the second-order rows are summed into one (see :class:`Rows`);
-        surrogates that can propagate that row natively override this.
+        With ``laplacian`` the second-order rows are summed into one (see :class:`Rows`):
+        propagated as one row through ``body_jet`` where the surrogate says
+        ``laplacian_rows``, else summed from the diagonal rows at the end.
         """
+        if self.laplacian_rows:
+            return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian and order >= 2))
         rows = self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift))
         return rows.to_laplacian() if laplacian else rows
 

@@ -143,6 +143,7 @@ class ChebyshevKAN(Surrogate):
     kind = "chebyshev"
     default_hidden = (16, 16)
     default_lr = 1e-2
+    laplacian_rows = True
     config_keys = {
         "degree": Key("int", 5, check=positive, help="Chebyshev degree of every edge (chebyshev)"),
         "norm": Key("str", "none", NORMS, help="layer normalisation between Chebyshev layers (chebyshev)"),
@@ -172,10 +173,6 @@ class ChebyshevKAN(Surrogate):
             if i < len(self.norms):
                 r = self.norms[i].rows(r)
         return r
-
-    def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
-        # Laplacian rows propagate natively (one row instead of D)
-        return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian and order >= 2))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "width": self.widths, "degree": self.degree, "norm": self.norm}

@@ -188,6 +188,7 @@ class RationalKAN(Surrogate):
 
     kind = "rational"
     default_hidden = (32, 32)
+    laplacian_rows = True
     default_lr = 1e-2  # poisson at 1e-3: rel_l2 0.11; at 1e-2: 6.8e-3 (same steps)
     config_keys = {
         "groups": Key("int", 8, check=positive, help="channel groups sharing one rational function (rational)"),
@@ -210,10 +211,6 @@ class RationalKAN(Surrogate):
         for layer in self.layers:
             r = layer.rows(r)
         return r
-
-    def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
-        # Laplacian rows propagate natively (one row instead of D)
-        return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian and order >= 2))
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "width": self.widths, "groups": self.groups, "init": self.init}
