@@ -19,8 +19,9 @@ from pinnkan.output import RunDir
 RUN = [
     "poisson_sinsin", "--width", "2,3,1", "--grids", "3,5", "--adam-steps", "20", "--steps", "60",
     "--n-interior", "400", "--n-boundary", "40", "--log-every", "5", "--checkpoint-every", "7",
-    "--set", "train.tolerance=0",
+    "--set", "train.tolerance=0", "--optimizer", "adam+lbfgs",
 ]  # fmt: skip
+RUN_LM = [*RUN, "--optimizer", "adam+lm"]  # the last --optimizer wins
 ENV = {**os.environ, "PINNKAN_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
 
 
@@ -64,8 +65,21 @@ def reference(tmp_path_factory):
 
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_the_uninterrupted_run(tmp_path, reference):
+    _kill_and_resume(tmp_path, reference, RUN)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_with_lm_equals_the_uninterrupted_run(tmp_path):
+    reference = tmp_path / "ref"
+    done = cli("solve", *RUN_LM, "--out", str(reference))
+    assert done.returncode == 0, done.stderr
+    assert "lm" in (reference / "history.csv").read_text()
+    _kill_and_resume(tmp_path, reference, RUN_LM)
+
+
+def _kill_and_resume(tmp_path, reference, run):
     out = tmp_path / "run"
-    proc = start("solve", *RUN, "--out", str(out))
+    proc = start("solve", *run, "--out", str(out))
     wait_for_checkpoints(out, 4, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
