@@ -196,6 +196,16 @@ class Rows:
             parts.append(f2.unsqueeze(1) * sq + f1.unsqueeze(1) * d2h)
         return Rows(torch.cat(parts, dim=1), self.dim, self.order, self.laplacian)
 
+    def shift(self, bias: Tensor) -> Rows:
+        """Rows of h + b, b (n,): a constant moves the value row only."""
+        value, rest = self.rows.split([1, self.rows.shape[1] - 1], dim=1)
+        return Rows(torch.cat([value + bias, rest], dim=1), self.dim, self.order, self.laplacian)
+
+    def linear(self, weight: Tensor, bias: Tensor | None = None) -> Rows:
+        """Rows of h W^T + b, weight (out, n): every row maps linearly, one matmul for all of them."""
+        out = Rows(self.rows @ weight.T, self.dim, self.order, self.laplacian)
+        return out if bias is None else out.shift(bias)
+
     def to_laplacian(self) -> Rows:
         """The same jet with its D diagonal rows summed into one Laplacian row."""
         if self.order < 2 or self.laplacian:

@@ -164,8 +164,13 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
             pts = cond.points(problem, n, seed=0)
         except Exception as exc:
             raise UserError(f"problem {problem.name!r}: condition {name!r}: points failed: {exc}") from None
-        residual = lambda x, jet, c=cond: c.residual(problem, x, jet)  # noqa: E731
-        evaluate(f"condition {name!r}", pts, cond.order, residual, getattr(cond, "coupled_points", 1))
+        evaluate(
+            f"condition {name!r}",
+            pts,
+            cond.order,
+            lambda x, jet, c=cond: c.residual(problem, x, jet),
+            cond.coupled_points,
+        )
 
 
 def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, Any]]) -> tuple[Surrogate, str]:

@@ -16,10 +16,6 @@ from pinnkan.output import write_csv, write_text
 COLUMNS = ("problem", "surrogate", "seed", "params", "mse", "rel_l2", "rel_h1", "wall_s", "status")
 
 
-def _median(values: list[float]) -> float:
-    return float(statistics.median(values))
-
-
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per problem: medians over its seeds, the rel_l2 range, and ok only if every seed was."""
     out = []
@@ -28,7 +24,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         done = [r for r in mine if isinstance(r["rel_l2"], float)]
         row = {"problem": name, "surrogate": mine[0]["surrogate"], "seeds": len(mine), "params": mine[0]["params"]}
         if done:
-            row.update({k: _median([r[k] for r in done]) for k in ("mse", "rel_l2", "rel_h1", "wall_s")})
+            row.update({k: float(statistics.median(r[k] for r in done)) for k in ("mse", "rel_l2", "rel_h1", "wall_s")})
             row["rel_l2_range"] = (min(r["rel_l2"] for r in done), max(r["rel_l2"] for r in done))
         bad = [r["status"] for r in mine if r["status"] != "ok"]
         row["status"] = "ok" if not bad else f"{len(bad)} of {len(mine)}: {bad[0]}"

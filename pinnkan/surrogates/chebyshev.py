@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from pinnkan.config import Key, positive
 from pinnkan.jet import Rows
 from pinnkan.surrogates.base import Surrogate
-from pinnkan.surrogates.chebyshev_jet import ChebyshevLayerJet, layer_norm_rows
+from pinnkan.surrogates.chebyshev_jet import ChebyshevLayerJet, layer_norm_rows, row_basis
 
 NORMS = ("none", "layer")
 
@@ -107,12 +107,7 @@ class ChebyshevLayer(nn.Module):
             out = ChebyshevLayerJet.apply(r.rows, self.coef, r.dim, r.order, r.laplacian)
             return Rows(out, r.dim, r.order, r.laplacian)
         h, dh, d2h = r.parts()
-        b = edge_basis(h, self.degree, r.order)  # (N, in, M) each
-        parts = [b[0].unsqueeze(1), b[1].unsqueeze(1) * dh.unsqueeze(-1)]
-        if r.order >= 2:
-            sq = dh.square().sum(1, keepdim=True) if r.laplacian else dh.square()
-            parts.append(b[2].unsqueeze(1) * sq.unsqueeze(-1) + b[1].unsqueeze(1) * d2h.unsqueeze(-1))
-        basis = torch.cat(parts, dim=1)  # (N, S, in, M)
+        basis, _ = row_basis(edge_basis(h, self.degree, r.order), dh, d2h, r.laplacian)  # (N, S, in, M)
         n, s = basis.shape[:2]
         out = basis.reshape(n * s, -1) @ self.coef.reshape(self.n_out, -1).T
         return Rows(out.view(n, s, self.n_out), r.dim, r.order, r.laplacian)
@@ -132,9 +127,7 @@ class LayerNorm(nn.Module):
         return c * torch.rsqrt(c.square().mean(-1, keepdim=True) + self.eps) * self.gain + self.bias
 
     def rows(self, r: Rows) -> Rows:
-        out = layer_norm_rows(r, self.eps) * self.gain
-        value, rest = out.split([1, out.shape[1] - 1], dim=1)
-        return Rows(torch.cat([value + self.bias, rest], dim=1), r.dim, r.order, r.laplacian)
+        return Rows(layer_norm_rows(r, self.eps) * self.gain, r.dim, r.order, r.laplacian).shift(self.bias)
 
 
 class ChebyshevKAN(Surrogate):

@@ -25,14 +25,9 @@ from torch import Tensor
 from pinnkan.jet import Rows
 
 
-def _split(rows: Tensor, dim: int, order: int, laplacian: bool):
-    n_second = 0 if order < 2 else (1 if laplacian else dim)
-    h, dh, d2h = rows.split([1, dim, n_second], dim=1)
-    return h.squeeze(1), dh, (d2h if order >= 2 else None)
-
-
-def _row_basis(b: list[Tensor], dh: Tensor, d2h: Tensor | None, laplacian: bool) -> tuple[Tensor, Tensor | None]:
-    """The stacked basis A (N, S, in, M) and the squared first derivatives (N, K, in) of second rows."""
+def row_basis(b: list[Tensor], dh: Tensor, d2h: Tensor | None, laplacian: bool) -> tuple[Tensor, Tensor | None]:
+    """The stacked basis A (N, S, in, M) from B_j (N, in, M) and the rows' dh (N, D, in), d2h (N, K, in) or None,
+    and the squared first derivatives (N, K, in) of the second-order rows (None below order 2)."""
     parts = [b[0].unsqueeze(1), b[1].unsqueeze(1) * dh.unsqueeze(-1)]
     sq = None
     if d2h is not None:
@@ -83,9 +78,9 @@ class ChebyshevLayerJet(torch.autograd.Function):
             ctx.save_for_backward(rows, coef, a)
             wide = coef.transpose(1, 2)
         else:
-            h, dh, d2h = _split(rows, dim, order, laplacian)
+            h, dh, d2h = Rows(rows, dim, order, laplacian).parts()
             b = edge_basis(h, degree, order + 1)  # one more for the backward
-            a, sq = _row_basis(b, dh, d2h, laplacian)
+            a, sq = row_basis(b, dh, d2h, laplacian)
             ctx.save_for_backward(rows, coef, a, dh, d2h, sq, *b[1:])
             wide = coef
         n, s = a.shape[:2]

@@ -51,11 +51,7 @@ class MLP(Surrogate):
 
     def body_jet(self, r: Rows) -> Rows:
         for i, layer in enumerate(self.layers):
-            rows = r.rows @ layer.weight.T
-            # bias shifts the value only; derivative rows are linear images
-            value, rest = rows.split([1, rows.shape[1] - 1], dim=1)
-            rows = torch.cat([value + layer.bias, rest], dim=1)
-            r = Rows(rows, r.dim, r.order, r.laplacian)
+            r = r.linear(layer.weight, layer.bias)
             if i < len(self.layers) - 1:
                 t = torch.tanh(r.value)
                 t1 = 1 - t * t

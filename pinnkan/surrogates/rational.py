@@ -87,26 +87,26 @@ def second_moment(name: str) -> float:
     return float((w * rational_np(a, b, x) ** 2).sum() / w.sum())
 
 
+def _horner(c: Tensor, x: Tensor, order: int) -> tuple[Tensor, Tensor, Tensor]:
+    """sum_j c[:, j] x^j and its first two derivatives (the second only for order >= 2) at x (N, C); c (C, K)."""
+    p, p1, p2 = c[:, -1].expand_as(x), torch.zeros_like(x), torch.zeros_like(x)
+    for j in range(c.shape[1] - 2, -1, -1):
+        if order >= 2:
+            p2 = p2 * x + 2 * p1
+        p1 = p1 * x + p
+        p = p * x + c[:, j]
+    return p, p1, p2
+
+
 def rational_derivatives(x: Tensor, a: Tensor, b: Tensor, order: int) -> list[Tensor]:
     """R, R', R'' (up to ``order`` <= 2) at x (N, C); a (C, 6), b (C, 4) per channel.
 
     R' = (P' - R Q') / Q and R'' = (P'' - 2 R' Q' - R Q'') / Q, with
     Q = 1 + S + S^2, Q' = S' (1 + 2S), Q'' = S'' (1 + 2S) + 2 S'^2.
     """
-    # Horner for P, P', P'' (a_j per channel broadcast over points)
-    p, p1, p2 = a[:, 5].expand_as(x), torch.zeros_like(x), torch.zeros_like(x)
-    for j in range(4, -1, -1):
-        if order >= 2:
-            p2 = p2 * x + 2 * p1
-        p1 = p1 * x + p
-        p = p * x + a[:, j]
+    p, p1, p2 = _horner(a, x, order)
     # S(x) = x (b_1 + x (b_2 + x (b_3 + x b_4))): Horner on T = S / x, then S = x T
-    t, t1, t2 = b[:, 3].expand_as(x), torch.zeros_like(x), torch.zeros_like(x)
-    for k in range(2, -1, -1):
-        if order >= 2:
-            t2 = t2 * x + 2 * t1
-        t1 = t1 * x + t
-        t = t * x + b[:, k]
+    t, t1, t2 = _horner(b, x, order)
     s = x * t
     q = 1 + s + s * s
     r = p / q
@@ -176,11 +176,7 @@ class RationalLayer(nn.Module):
         return self.linear(self.rational(x))
 
     def rows(self, r: Rows) -> Rows:
-        r = self.rational.rows(r)
-        out = r.rows @ self.linear.weight.T
-        # the bias shifts the value only; derivative rows are linear images
-        value, rest = out.split([1, out.shape[1] - 1], dim=1)
-        return Rows(torch.cat([value + self.linear.bias, rest], dim=1), r.dim, r.order, r.laplacian)
+        return self.rational.rows(r).linear(self.linear.weight, self.linear.bias)
 
 
 class RationalKAN(Surrogate):

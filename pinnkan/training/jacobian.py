@@ -40,12 +40,11 @@ def reference_ops(model) -> Iterator[None]:
 
 def _groups(cond, x: Tensor) -> Tensor:
     """Points of one condition as (m, g, D): the g points each residual entry couples (g = 1 mostly)."""
-    g = getattr(cond, "coupled_points", 1)
-    return x.reshape(g, -1, x.shape[1]).transpose(0, 1)
+    return x.reshape(cond.coupled_points, -1, x.shape[1]).transpose(0, 1)
 
 
 def _terms(loss: PINNLoss):
-    """(grouped points (m, g, D), one-group residual fn(params, x (g, D)) -> (k,), scale) per loss term."""
+    """(grouped points (m, g, D), one-group residual fn(params, x (g, D)) -> (k,), term weight) per loss term."""
     p, model = loss.problem, loss.model
     reparametrize = torch.nn.utils.stateless._reparametrize_module
     lap = p.hessian == "laplacian"
@@ -55,9 +54,7 @@ def _terms(loss: PINNLoss):
             jet = model.forward_jet(xg, p.order, laplacian=lap).to_jet(p.coords, p.fields)
             return p.residual(xg, jet).reshape(-1)
 
-    x = loss.points.interior
-    per = _entries_per_group(pde, model, x[:1, None])
-    yield x[:, None], pde, math.sqrt(loss.alpha / (x.shape[0] * per))
+    yield loss.points.interior[:, None], pde, loss.alpha
     for cond, xc in zip(p.conditions, loss.points.conditions):
 
         def fn(params, xg, cond=cond):
@@ -65,15 +62,7 @@ def _terms(loss: PINNLoss):
                 jet = model.forward_jet(xg, cond.order).to_jet(p.coords, p.fields)
                 return cond.residual(p, xg, jet).reshape(-1)
 
-        xg = _groups(cond, xc)
-        per = _entries_per_group(fn, model, xg[:1])
-        yield xg, fn, math.sqrt(cond.weight / (xg.shape[0] * per))
-
-
-def _entries_per_group(fn, model, xg: Tensor) -> int:
-    params = {n: q.detach() for n, q in model.named_parameters()}
-    with torch.no_grad(), reference_ops(model):
-        return int(vmap(fn, in_dims=(None, 0))(params, xg).shape[-1])
+        yield _groups(cond, xc), fn, cond.weight
 
 
 def residual_jacobian(loss: PINNLoss, chunk: int = 2048) -> tuple[Tensor, Tensor]:
@@ -86,7 +75,7 @@ def residual_jacobian(loss: PINNLoss, chunk: int = 2048) -> tuple[Tensor, Tensor
     params = {n: q.detach() for n, q in model.named_parameters()}
     rows, vals = [], []
     with reference_ops(model):
-        for xg, fn, scale in _terms(loss):
+        for xg, fn, weight in _terms(loss):
 
             def value_and_jac(ps, x, fn=fn):
                 return fn(ps, x), jacrev(fn)(ps, x)
@@ -95,6 +84,8 @@ def residual_jacobian(loss: PINNLoss, chunk: int = 2048) -> tuple[Tensor, Tensor
             for start in range(0, xg.shape[0], chunk):
                 v, jac = batched(params, xg[start : start + chunk])
                 m = v.shape[0] * v.shape[1]
+                # the term is weight * mean of its (groups x entries per group) squared entries
+                scale = math.sqrt(weight / (xg.shape[0] * v.shape[1]))
                 vals.append(v.reshape(m) * scale)
                 rows.append(torch.cat([jac[n].reshape(m, -1) for n in names], dim=1) * scale)
     return torch.cat(vals), torch.cat(rows)

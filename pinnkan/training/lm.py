@@ -56,15 +56,11 @@ class LevenbergMarquardt(Phase):
     @staticmethod
     def _check_batchable(model, problem) -> None:
         """The per-point Jacobian on a few points, so a residual torch.func cannot batch fails before training."""
-        import numpy as np
-
         from pinnkan.training.loss import Collocation, PINNLoss
 
         param = next(model.parameters())
-        as_t = lambda a: torch.as_tensor(np.asarray(a, dtype=float), dtype=param.dtype, device=param.device)  # noqa: E731
-        points = Collocation(
-            as_t(problem.interior(4, seed=0)), [as_t(c.points(problem, 4, seed=1)) for c in problem.conditions]
-        )
+        few = {"n_interior": 4, "n_boundary": 4, "n_initial": 4, "sampling": "sobol"}
+        points = Collocation.sample(problem, few, 0, param.dtype, param.device)
         try:
             residual_jacobian(PINNLoss(problem, model, "forward", points, 1.0))
         except Exception as exc:  # the user's residual: say what failed, in one line
