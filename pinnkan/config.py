@@ -100,6 +100,14 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "history_size": Key("int", 50, check=positive, help="L-BFGS history"),
         "tolerance": Key("float", 1e-12, check=_non_negative, help="L-BFGS stops when the loss changes less"),
         "max_time": Key("float", 0.0, check=_non_negative, help="wall-clock budget in seconds (0: none)"),
+        "restarts": Key(
+            "int",
+            None,
+            check=positive,
+            help="first grid stages trained from init seeds init_seed, init_seed+1, ...; the run goes on from "
+            "the lowest loss "
+            "(default: 16 for a model of at most 100 parameters, else 1)",
+        ),
         "divergence_factor": Key(
             "float", 1e8, check=_non_negative, help="diverged when the loss exceeds this times its best (0: off)"
         ),
@@ -107,7 +115,10 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
     "run": {
         "dtype": Key("str", "float64", DTYPES),
         "device": Key("str", "cpu", ("cpu", "cuda")),
-        "seed": Key("int", 0, check=_non_negative),
+        "seed": Key("int", 0, check=_non_negative, help="seed of the collocation points (and of the initial model)"),
+        "init_seed": Key(
+            "int", None, check=_non_negative, help="seed of the initial parameters (default: run.seed; restarts set it)"
+        ),
         "derivatives": Key("str", "auto", _engines, help="derivative engine"),
         "log_every": Key("int", 10, check=positive, help="steps between test-error evaluations"),
         "out": Key("str", None, help="output folder (default runs/<problem>-<model>-<timestamp>)"),
@@ -323,6 +334,10 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
 
     if train["optimizer"] is None:
         train["optimizer"] = _default_optimizer(problem, pd, cfg, surrogate)
+    if train["restarts"] is None:
+        from pinnkan.restarts import default_restarts
+
+        train["restarts"] = default_restarts(_throwaway(problem, cfg, surrogate).n_params)
     opt = train["optimizer"]
     if train["steps"] is None:
         fallback = STEPS_FALLBACK.get(opt, 300)
@@ -335,18 +350,24 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
     return cfg
 
 
+def _throwaway(problem, cfg: dict[str, dict[str, Any]], surrogate):
+    """The configured model, built aside: the caller's random stream stays as it was."""
+    import torch
+
+    lo, hi = (torch.as_tensor(b, dtype=torch.float64) for b in problem.domain.bounds())
+    with torch.random.fork_rng(devices=[]):
+        return surrogate.from_config(cfg["model"]["width"], lo, hi, cfg["model"])
+
+
 def _default_optimizer(problem, pd: dict[str, Any], cfg: dict[str, dict[str, Any]], surrogate) -> str:
     """The problem's optimizer where its phases can train this surrogate (lm: small enough), else the default."""
     wanted = pd.get("optimizer", DEFAULT_OPTIMIZER)
     if wanted == DEFAULT_OPTIMIZER:
         return wanted
-    import torch
 
     from pinnkan.training import PHASES
 
-    lo, hi = (torch.as_tensor(b, dtype=torch.float64) for b in problem.domain.bounds())
-    with torch.random.fork_rng(devices=[]):  # a throwaway model: the caller's random stream stays as it was
-        model = surrogate.from_config(cfg["model"]["width"], lo, hi, cfg["model"])
+    model = _throwaway(problem, cfg, surrogate)
     try:
         for name in wanted.split("+"):
             PHASES[name].check(model, cfg["train"])

@@ -59,6 +59,7 @@ def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, A
         "stop_reasons": solution.stop_reasons,
         "stopped_by": solution.signal,
         "divergence_retries": retries,
+        "restarts": solution.restarts,
         "out": cfg["run"]["out"],
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -70,15 +71,23 @@ def default_out(cfg: dict[str, dict[str, Any]]) -> str:
     return f"runs/{name}-{cfg['model']['kind']}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def write_run(solution: Solution, out: str | Path | RunDir, total_s: float = 0.0, retries: int = 0) -> dict[str, Any]:
+def write_run(
+    solution: Solution,
+    out: str | Path | RunDir,
+    total_s: float = 0.0,
+    retries: int = 0,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write a solution's run folder at ``out`` (replacing one there only once complete); metrics.json's content.
+
+    ``extra``: more entries for metrics.json (e.g. ``pinnkan prune``'s before/after figures).
 
     A failure to write (disk full, folder gone) is one line; the staging folder and its
     last checkpoint stay for ``--resume``.
     """
     run_dir = out if isinstance(out, RunDir) else RunDir(out)
     d = run_dir.path
-    m = metrics(solution, total_s, retries)
+    m = {**metrics(solution, total_s, retries), **(extra or {})}
     try:
         write_json(d / "config.json", solution.config)
         write_csv(d / "history.csv", solution.history, history_columns(solution))
@@ -155,7 +164,8 @@ def solve_config(cfg: dict[str, dict[str, Any]], echo: bool = True) -> dict[str,
             f"({model.n_params} params, {engine} derivatives, {resolved['run']['dtype']}) -> {out}",
             file=sys.stderr,
         )
-    return _train_into(run_dir, resolved, lambda cbs: train(problem, model, resolved, cbs), echo)
+    # the model by name: train() may scout restarts (pinnkan.restarts) before building the one it trains
+    return _train_into(run_dir, resolved, lambda cbs: train(problem, resolved["model"]["kind"], resolved, cbs), echo)
 
 
 def find_checkpoint(out: str | Path) -> Path:
@@ -188,6 +198,22 @@ def resume_run(out: str | Path, progress: bool | None = None, echo: bool = True)
         pos = ckpt["position"]
         print(f"pinnkan: resuming {out} at step {pos['step']} ({pos['train_s']:.1f} s trained)", file=sys.stderr)
     return _train_into(run_dir, cfg, lambda cbs: resume(ckpt, cbs), echo)
+
+
+def load_run(path: str | Path) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
+    """(problem, model, resolved configuration) of a finished run folder; a UserError if it is not one."""
+    from pinnkan.surrogates import load_surrogate
+
+    d = Path(path)
+    if not (d / "config.json").is_file() or not (d / "model.pt").is_file():
+        raise UserError(f"{str(path)!r} is not a finished run folder (it needs config.json and model.pt)")
+    try:
+        cfg = json.loads((d / "config.json").read_text())
+        problem = load_problem(cfg["problem"]["name"], **{k: v for k, v in cfg["problem"].items() if k != "name"})
+        model = load_surrogate(d / "model.pt")
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise UserError(f"cannot read the run at {str(path)!r}: {exc}") from None
+    return problem, model, cfg
 
 
 def summary_line(m: dict[str, Any], out: str) -> str:

@@ -29,6 +29,7 @@ from pinnkan.jet import JetError, compute_jet, resolve_engine
 from pinnkan.metrics import METRICS, ErrorTracker, check_exact
 from pinnkan.problem import Problem
 from pinnkan.registry import get_problem
+from pinnkan.restarts import refuse_instance, scout
 from pinnkan.surrogates import Surrogate, build_surrogate
 from pinnkan.training import Callback, Collocation, Trainer
 
@@ -71,6 +72,8 @@ def configure(
             raise UserError(f"unknown setting {key!r}; known: {', '.join(sorted(where))}")
         set_key(cfg, f"{where[key]}.{key}", value)
     if isinstance(model, Surrogate):
+        if cfg["train"]["restarts"] is None:  # a model passed in is trained as it is (pinnkan.restarts)
+            cfg["train"]["restarts"] = 1
         spec = model.spec()
         for key, value in spec.items():
             if key in cfg["model"]:
@@ -107,6 +110,7 @@ class Solution:
     train_s: float
     tracker: ErrorTracker = field(repr=False)
     signal: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended training
+    restarts: dict[str, Any] | None = None  # the starts tried and their losses (pinnkan.restarts.scout)
 
     def __call__(self, x: np.ndarray | Tensor) -> np.ndarray:
         """The fields (N, F) at points x (N, D), as a NumPy array."""
@@ -178,7 +182,7 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
     r, m = cfg["run"], cfg["model"]
     if r["device"] == "cuda" and not torch.cuda.is_available():
         raise UserError("run.device = 'cuda' but no CUDA device is available; use --device cpu")
-    torch.manual_seed(r["seed"])
+    torch.manual_seed(r["seed"] if r.get("init_seed") is None else r["init_seed"])
     if not isinstance(model, Surrogate):
         lo, hi = (torch.as_tensor(b, dtype=torch.float64) for b in problem.domain.bounds())
         try:
@@ -244,7 +248,17 @@ def train(
     checkpoint: dict[str, Any] | None = None,
     lr_scale: float = 1.0,
 ) -> Solution:
-    """Train with a resolved configuration (:func:`configure`), from a checkpoint's position when given."""
+    """Train with a resolved configuration (:func:`configure`), from a checkpoint's position when given.
+
+    A model given by name is first scouted over ``train.restarts`` initial seeds
+    (:mod:`pinnkan.restarts`), each start reported on stderr when ``run.progress``.
+    """
+    scouting = None
+    if checkpoint is None:
+        if isinstance(model, Surrogate):
+            refuse_instance(cfg, model)
+        else:
+            scouting = scout(problem, cfg, train, echo=cfg["run"]["progress"])
     model, engine = prepare(problem, model, cfg)
     r = cfg["run"]
     dtype, device = TORCH_DTYPES[r["dtype"]], r["device"]
@@ -275,4 +289,5 @@ def train(
         outcome.train_s,
         tracker,
         outcome.signal,
+        scouting,
     )

@@ -32,12 +32,31 @@ def _is_uniform(knots: Tensor) -> bool:
     return bool(torch.allclose(d, d[:, :1].expand_as(d), rtol=1e-6, atol=0.0))
 
 
+def rows_through_edges(phi: Tensor, r: Rows) -> Rows:
+    """Jet rows (N, S, in) through a layer of univariate edges summed per output -> (N, S, out).
+
+    ``phi`` (in, N, order + 1, out) holds every edge's value and derivatives at the
+    rows' values h: output o gets sum_i phi_io, sum_i phi'_io dh_i and
+    sum_i phi''_io dh_i^2 + phi'_io d2h_i.
+    """
+    _, dh, d2h = r.parts()
+    phi_j = phi.split(1, dim=2)
+    parts = [phi_j[0].sum(0)]
+    dh = dh.permute(2, 0, 1).unsqueeze(-1)  # (in, N, d, 1)
+    parts.append((dh * phi_j[1]).sum(0))
+    if r.order >= 2:
+        d2h = d2h.permute(2, 0, 1).unsqueeze(-1)
+        parts.append((dh.square() * phi_j[2] + d2h * phi_j[1]).sum(0))
+    return Rows(torch.cat(parts, dim=1), r.dim, r.order)
+
+
 class KANLayer(nn.Module):
     """One KAN layer, (N, in) -> (N, out).
 
     Parameters: ``base_weight`` (out, in), ``spline_weight`` (out, in, G + k),
-    ``spline_scaler`` (out, in) (the standalone spline scale). Buffer ``knots``
-    (in, G + 2k + 1). ``basis="auto"`` evaluates only the k + 1 non-zero bases in
+    ``spline_scaler`` (out, in) (the standalone spline scale). Buffers ``knots``
+    (in, G + 2k + 1) and ``mask`` (out, in): 1 for a live edge, 0 for a pruned one
+    (its weights get no gradient and contribute nothing). ``basis="auto"`` evaluates only the k + 1 non-zero bases in
     closed form on a uniform grid and gathers their coefficients; ``"recursive"``
     always runs Cox–de Boor over all G + k bases and contracts with one matmul
     (the efficient-kan formulation, kept as the reference).
@@ -70,19 +89,26 @@ class KANLayer(nn.Module):
         nn.init.kaiming_uniform_(self.base_weight, a=math.sqrt(5))
         nn.init.kaiming_uniform_(self.spline_scaler, a=math.sqrt(5))
         nn.init.uniform_(self.spline_weight, -noise / grid, noise / grid)
+        self.register_buffer("mask", torch.ones(n_out, n_in))
         self._uniform = True
 
     @property
     def uniform(self) -> bool:
         return self._uniform
 
-    def _load_from_state_dict(self, *args, **kwargs) -> None:
-        super()._load_from_state_dict(*args, **kwargs)
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # models saved before pruning existed have no mask: every edge is live
+        state_dict.setdefault(prefix + "mask", torch.ones_like(self.mask))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._uniform = _is_uniform(self.knots)
 
     def weight(self) -> Tensor:
-        """(out, in, G + k) coefficients with the spline scale folded in."""
-        return self.spline_weight * self.spline_scaler.unsqueeze(-1)
+        """(out, in, G + k) coefficients with the spline scale and the edge mask folded in."""
+        return self.spline_weight * (self.spline_scaler * self.mask).unsqueeze(-1)
+
+    def base(self) -> Tensor:
+        """(out, in) silu weights of the live edges."""
+        return self.base_weight * self.mask
 
     def _local(self) -> bool:
         return self._uniform and self.basis_kind == "auto"
@@ -107,7 +133,7 @@ class KANLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x (N, in) -> (N, out): silu(x) W_b^T + basis(x) viewed (N, in*M) @ W viewed (in*M, out)."""
-        out = F.silu(x) @ self.base_weight.T
+        out = F.silu(x) @ self.base().T
         n = x.shape[0]
         if not self._local():
             (b,) = basis(x, self.knots, self.k)
@@ -119,7 +145,7 @@ class KANLayer(nn.Module):
     def edges(self, h: Tensor, order: int) -> Tensor:
         """Every edge function and its derivatives at the inputs h (N, in): (in, N, order + 1, out)."""
         base = torch.stack(silu_derivatives(h.T, order), dim=2)  # (in, N, J)
-        base = base.unsqueeze(-1) * self.base_weight.T[:, None, None, :]
+        base = base.unsqueeze(-1) * self.base().T[:, None, None, :]
         if self._local():
             cell, b = self._local_basis(h, order)
             vals = torch.stack(b, dim=1).permute(2, 0, 1, 3)  # (in, N, J, k+1)
@@ -145,19 +171,11 @@ class KANLayer(nn.Module):
         if self.fused and self._local():
             t0, hstep = self.knots[:, 0], self.knots[:, 1] - self.knots[:, 0]
             value, grad, diag = KANLayerJet.apply(
-                h, dh, d2h, self._padded_weight(), self.base_weight, t0, hstep, self.grid, self.k
+                h, dh, d2h, self._padded_weight(), self.base(), t0, hstep, self.grid, self.k
             )
             parts = [value.unsqueeze(1), grad] + ([diag] if diag is not None else [])
             return Rows(torch.cat(parts, dim=1), d, r.order)
-        phi = self.edges(h, r.order)  # (in, N, J, out)
-        phi_j = phi.split(1, dim=2)
-        parts = [phi_j[0].sum(0)]
-        dh = dh.permute(2, 0, 1).unsqueeze(-1)  # (in, N, d, 1)
-        parts.append((dh * phi_j[1]).sum(0))
-        if r.order >= 2:
-            d2h = d2h.permute(2, 0, 1).unsqueeze(-1)
-            parts.append((dh.square() * phi_j[2] + d2h * phi_j[1]).sum(0))
-        return Rows(torch.cat(parts, dim=1), d, r.order)
+        return rows_through_edges(self.edges(h, r.order), r)
 
     def spline_part(self, x: Tensor) -> Tensor:
         """(N, in, out): the spline term of every edge at x (N, in)."""

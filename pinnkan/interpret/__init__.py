@@ -1,0 +1,1 @@
+"""Looking inside a trained KAN: its edge functions, pruning, and symbolic formulas."""
