@@ -44,3 +44,54 @@ def build(kind: str, widths, lo, hi):
     from pinnkan.surrogates import build_surrogate
 
     return build_surrogate(kind, widths, torch.as_tensor(lo), torch.as_tensor(hi), defaults()["model"]).double()
+
+
+def kan_with_edges(widths, edges, grid: int = 20, x=None):
+    """A B-spline KAN whose edge i -> o of layer l is the function ``edges[(l, i, o)]`` (0 where absent).
+
+    Each layer's splines are least-squares fits on a grid over the inputs it sees at the
+    points x (N, D) in [-1, 1]^D (base weights 0), so the network is the given
+    composition up to spline accuracy.
+    """
+    from pinnkan.bspline import basis
+    from pinnkan.surrogates.kan import KAN
+
+    d = widths[0]
+    x = torch.rand(4000, d, generator=torch.Generator().manual_seed(0)) * 2 - 1 if x is None else x
+    model = KAN(widths, -torch.ones(d), torch.ones(d), grid=grid).double()
+    z = x.double()
+    with torch.no_grad():
+        for index, layer in enumerate(model.layers):
+            if index > 0:
+                layer.update_grid(z, eps=1.0, margin=0.05)
+            layer.base_weight.zero_()
+            layer.spline_scaler.fill_(1.0)
+            b = basis(z, layer.knots, layer.k)[0]  # (N, in, M)
+            for o in range(layer.n_out):
+                for i in range(layer.n_in):
+                    fn = edges.get((index, i, o))
+                    if fn is None:
+                        layer.spline_weight[o, i].zero_()
+                        continue
+                    sol = torch.linalg.lstsq(b[:, i, :], fn(z[:, i]).unsqueeze(1)).solution
+                    layer.spline_weight[o, i] = sol[:, 0]
+            z = layer(z)
+    return model
+
+
+def sin_square_kan():
+    """[2,2,1] KAN of sin(pi x) sin(pi y) = h1^2 - h2^2, h1,2 = (sin(pi x) +- sin(pi y)) / 2."""
+    import math
+
+    s = lambda t: 0.5 * torch.sin(math.pi * t)  # noqa: E731
+    return kan_with_edges(
+        [2, 2, 1],
+        {
+            (0, 0, 0): s,
+            (0, 1, 0): s,
+            (0, 0, 1): s,
+            (0, 1, 1): lambda t: -s(t),
+            (1, 0, 0): torch.square,
+            (1, 1, 0): lambda t: -torch.square(t),
+        },
+    )

@@ -60,12 +60,12 @@ def cmd_prune(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise UserError("--steps must be >= 1")
     out = args.out or f"{str(args.run).rstrip('/')}-pruned"
-    run_dir = RunDir(out)
     dtype = TORCH_DTYPES[cfg["run"]["dtype"]]
     tracker = ErrorTracker(problem, dtype=dtype)
     engine = "forward" if kan.has_forward_jet else "autograd"
     before = tracker(kan, engine)
     small, report = prune(kan, _points(problem, cfg), args.threshold)
+    run_dir = RunDir(out)
     pruned = tracker(small, engine)
     tuned = copy.deepcopy(cfg)
     tuned["model"].update(width=report.widths_after, grid=small.grid)
@@ -80,7 +80,11 @@ def cmd_prune(args: argparse.Namespace) -> int:
     tuned["run"].update(out=out, progress=not args.no_progress and cfg["run"].get("progress", True))
     with signals.deferred_signals():
         torch.manual_seed(cfg["run"]["seed"])
-        solution = train(problem, small, tuned)
+        try:
+            solution = train(problem, small, tuned)
+        except BaseException:
+            run_dir.discard()
+            raise
         extra = {
             "pruning": {
                 **report.as_dict(),
@@ -105,25 +109,25 @@ def cmd_prune(args: argparse.Namespace) -> int:
 def cmd_symbolic(args: argparse.Namespace) -> int:
     import sympy
 
-    from pinnkan.interpret.symbolic import DEFAULT_LIBRARY, parse_fixed, symbolic
+    from pinnkan.interpret.symbolic import DEFAULT_LIBRARY, compare, parse_fixed, split_library, symbolic
     from pinnkan.output import RunDir, write_json, write_text
     from pinnkan.runfolder import load_run
 
     problem, model, cfg = load_run(args.run)
-    library = tuple(s.strip() for s in args.library.split(",") if s.strip()) if args.library else DEFAULT_LIBRARY
+    library = split_library(args.library) if args.library is not None else DEFAULT_LIBRARY
     fixed = parse_fixed(args.fix)
     expected = None
     if args.expect:
         symbols = {c: sympy.Symbol(c, real=True) for c in problem.coords}
         try:
             expected = sympy.sympify(args.expect, locals=symbols)
-        except (sympy.SympifyError, SyntaxError, TypeError) as exc:
-            raise UserError(f"--expect {args.expect!r} is not a formula sympy can read: {exc}") from None
+        except (sympy.SympifyError, SyntaxError, TypeError):
+            raise UserError(f"--expect {args.expect!r} is not a formula sympy can read") from None
     if args.steps < 0:
         raise UserError("--steps must be >= 0")
     out = Path(args.out) if args.out else Path(args.run) / "symbolic"
-    run_dir = RunDir(out)
     result = symbolic(problem, model, cfg, library, fixed, steps=args.steps, tolerance=args.tolerance)
+    run_dir = RunDir(out)
     print("edges (layer,in,out: function, R^2):")
     for e in result.edges:
         if e.chosen.name != "0" or not e.fixed:
@@ -152,10 +156,12 @@ def cmd_symbolic(args: argparse.Namespace) -> int:
         f"PDE residual mean {result.residual['residual_mean']:.3e}, max {result.residual['residual_max']:.3e}"
     )
     if expected is not None:
-        diff = sympy.simplify(sympy.expand_trig(result.formula[0] - expected))
-        report["expected"] = args.expect
-        report["equal_to_expected"] = bool(diff == 0)
-        print(f"sympy: {'equal to' if diff == 0 else 'not shown equal to'} {args.expect}")
+        proven, diff = compare(problem, result.formula[0], expected, problem.test_points())
+        report.update(expected=args.expect, equal_to_expected=proven, rel_l2_to_expected=diff)
+        if proven:
+            print(f"sympy: equal to {args.expect}")
+        else:
+            print(f"sympy: not shown equal to {args.expect} (relative L2 difference {diff:.3e})")
     try:
         write_text(run_dir.path / "formula.txt", "\n".join(lines) + "\n")
         write_text(

@@ -14,7 +14,7 @@ import sympy
 import torch
 from torch import Tensor, nn
 
-from pinnkan.interpret.library import LIBRARY
+from pinnkan.interpret.library import function
 from pinnkan.jet import Rows
 from pinnkan.surrogates.base import Surrogate
 from pinnkan.surrogates.kan import rows_through_edges
@@ -47,7 +47,7 @@ class SymbolicKAN(Surrogate):
             f = torch.zeros(p.shape, dtype=torch.bool)
             for o, row in enumerate(layer_names):
                 for i, name in enumerate(row):
-                    fn = LIBRARY[name]
+                    fn = function(name)
                     f[o, i] = torch.tensor([True, name != "0", fn.scale and name != "0", fn.shift and name != "0"])
             free.append(f)
         for i, f in enumerate(free):
@@ -69,7 +69,7 @@ class SymbolicKAN(Surrogate):
         for name in sorted({n for row in names for n in row}):
             sel = torch.tensor([[row[i] == name for row in names] for i in range(len(names[0]))], device=h.device)
             scale = b
-            for j, v in enumerate(LIBRARY[name].jet(z, order)):
+            for j, v in enumerate(function(name).jet(z, order)):
                 term = scale[:, None, :] * v + (a[:, None, :] if j == 0 else 0.0)
                 orders[j] = orders[j] + torch.where(sel[:, None, :], term, torch.zeros_like(term))
                 scale = scale * c
@@ -107,7 +107,7 @@ class SymbolicKAN(Surrogate):
                 total = sympy.Integer(0)
                 for i, name in enumerate(row):
                     a, b, c, d = p[o][i]
-                    fn = LIBRARY[name]
+                    fn = function(name)
                     if name == "0":
                         total += num(a)
                         continue

@@ -3,11 +3,14 @@
 One entry per function: its torch and sympy forms, which of (c, d) it needs (the
 others are fixed at c = 1, d = 0 because ``a`` and ``b`` absorb them: ``x`` needs
 neither, ``x^2`` only the shift), the domain its argument must stay in, and a
-complexity used to prefer the simpler of two equally good fits.
+complexity used to prefer the simpler of two equally good fits. A user's own
+function is a formula in ``x`` (``"sin(x**2)"``): :func:`function` builds it with
+sympy (its derivatives by ``sympy.diff``), complexity 5, c and d free.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,11 +80,49 @@ LIBRARY: dict[str, SymbolicFunction] = {
 """Every function by name; ``"0"`` is the constant edge (``a`` alone)."""
 
 
+def _as_function(f, z: Tensor) -> Tensor:
+    """A lambdified expression's value as a tensor shaped like z (constants broadcast)."""
+    return f(z) + torch.zeros_like(z)
+
+
+@functools.lru_cache(maxsize=256)
+def custom_function(text: str) -> SymbolicFunction:
+    """A function of ``x`` written as a formula (e.g. ``"sin(x**2)"``), its derivatives by sympy.
+
+    ValueError when sympy cannot read it or it depends on anything but x.
+    """
+    x = sympy.Symbol("x", real=True)
+    try:
+        expr = sympy.sympify(text, locals={"x": x})
+    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"symbolic function {text!r} is not a formula in x ({type(exc).__name__})") from None
+    if not isinstance(expr, sympy.Expr) or not expr.free_symbols <= {x} or x not in expr.free_symbols:
+        raise ValueError(f"symbolic function {text!r} must be a formula in x alone (e.g. sin(x**2))")
+    d1 = sympy.diff(expr, x)
+    d2 = sympy.diff(d1, x)
+    f0, f1, f2 = (sympy.lambdify(x, e, modules="torch") for e in (expr, d1, d2))
+    return SymbolicFunction(
+        text,
+        lambda z: _as_function(f0, z),
+        lambda arg: expr.xreplace({x: arg}),
+        5,
+        lambda z: (_as_function(f1, z), _as_function(f2, z)),
+    )
+
+
+def function(name: str) -> SymbolicFunction:
+    """A library function by name, or a formula in x (:func:`custom_function`); ValueError if neither."""
+    if name in LIBRARY:
+        return LIBRARY[name]
+    try:
+        return custom_function(name)
+    except ValueError as exc:
+        known = ", ".join(LIBRARY)
+        raise ValueError(f"unknown symbolic function {name!r} (known: {known}; or a formula in x): {exc}") from None
+
+
 def lookup(names: list[str] | tuple[str, ...]) -> dict[str, SymbolicFunction]:
-    """The library restricted to ``names`` (ValueError naming an unknown one, or an empty list)."""
+    """The functions named (library names or formulas in x); ValueError for an unknown one or an empty list."""
     if not names:
         raise ValueError("the symbolic library is empty: give at least one function")
-    unknown = [n for n in names if n not in LIBRARY]
-    if unknown:
-        raise ValueError(f"unknown symbolic function(s) {', '.join(unknown)}; known: {', '.join(LIBRARY)}")
-    return {n: LIBRARY[n] for n in names}
+    return {n: function(n) for n in names}

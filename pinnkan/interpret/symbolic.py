@@ -33,7 +33,7 @@ from pinnkan.errors import UserError
 from pinnkan.interpret.edges import layer_edges, require_kan
 from pinnkan.interpret.fit import EdgeFit, choose, fit_edge
 from pinnkan.interpret.formula import SymbolicKAN
-from pinnkan.interpret.library import LIBRARY, lookup
+from pinnkan.interpret.library import LIBRARY, function, lookup
 from pinnkan.jet import compute_jet
 from pinnkan.problem import Problem
 from pinnkan.surrogates import Surrogate
@@ -84,6 +84,20 @@ class SymbolicResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+def split_library(text: str) -> tuple[str, ...]:
+    """``"sin,x^2,sin(x**2)"`` -> its names; commas inside parentheses belong to a formula."""
+    names, depth, current = [], 0, ""
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            names.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    names.append(current.strip())
+    return tuple(n for n in names if n)
+
+
 def parse_fixed(items: list[str]) -> dict[tuple[int, int, int], str]:
     """``["0,1,0=x^2", ...]`` (layer, input, output = function) -> {(0, 1, 0): "x^2"}."""
     out = {}
@@ -93,8 +107,12 @@ def parse_fixed(items: list[str]) -> dict[tuple[int, int, int], str]:
             layer, i, o = (int(v) for v in key.split(","))
         except ValueError:
             raise UserError(f"--fix {item!r} must look like LAYER,IN,OUT=FUNCTION, e.g. 0,1,0=x^2") from None
-        if not sep or name.strip() not in LIBRARY:
-            raise UserError(f"--fix {item!r}: unknown function {name.strip()!r}; known: {', '.join(LIBRARY)}")
+        if not sep or not name.strip():
+            raise UserError(f"--fix {item!r} must look like LAYER,IN,OUT=FUNCTION, e.g. 0,1,0=x^2")
+        try:
+            function(name.strip())
+        except ValueError as exc:
+            raise UserError(f"--fix {item!r}: {exc}") from None
         out[(layer, i, o)] = name.strip()
     return out
 
@@ -119,7 +137,7 @@ def snap(
     except ValueError as exc:
         raise UserError(str(exc)) from None
     fixed = dict(fixed or {})
-    complexity = {name: fn.complexity for name, fn in LIBRARY.items()}
+    complexity = {name: fn.complexity for name, fn in functions.items()}
     edges = layer_edges(kan.double(), x.double())
     for key in fixed:
         layer, i, o = key
@@ -138,7 +156,7 @@ def snap(
                 ys = e.values[:, i, o].cpu().numpy()
                 name = fixed.get((layer, i, o))
                 if name is not None:
-                    fit = fit_edge(LIBRARY[name], xs, ys)
+                    fit = fit_edge(function(name), xs, ys)
                     cands = [fit]
                 else:
                     cands = sorted((fit_edge(fn, xs, ys) for fn in functions.values()), key=lambda f: -f.r2)
@@ -214,14 +232,41 @@ def simplify_constants(expr: sympy.Expr, tolerance: float) -> sympy.Expr:
     return expr.xreplace({n: snap_number(n) for n in expr.atoms(sympy.Float)})
 
 
+# sympy.simplify's cost grows fast with the expression (minutes for a [2,3,1] formula): it
+# runs only on formulas this small after expansion
+SIMPLIFY_MAX_OPS = 40
+
+
+def tidy(expr: sympy.Expr) -> sympy.Expr:
+    """Expand (cheap; cancels what rounded constants make cancel), simplify when small; keep the shorter."""
+    e = sympy.expand(expr)
+    if sympy.count_ops(e) <= SIMPLIFY_MAX_OPS:
+        e = sympy.simplify(e)
+    return e if sympy.count_ops(e) <= sympy.count_ops(expr) else expr
+
+
 def _round(expr: sympy.Expr, tolerance: float, passes: int = 4) -> sympy.Expr:
     """simplify_constants and simplify until nothing changes: simplifying combines constants into new ones."""
     for _ in range(passes):
-        new = sympy.simplify(simplify_constants(expr, tolerance))
+        new = tidy(simplify_constants(expr, tolerance))
         if new == expr:
             break
         expr = new
     return expr
+
+
+def compare(problem: Problem, formula: sympy.Expr, expected: sympy.Expr, x: np.ndarray) -> tuple[bool, float]:
+    """(sympy proves formula == expected, their relative L2 difference at points x (N, D)).
+
+    The numbers come first: only formulas that agree to 1e-8 are handed to sympy.simplify.
+    """
+    symbols = sympy.symbols(list(problem.coords), real=True)
+    f, g = (np.broadcast_to(sympy.lambdify(symbols, e, "numpy")(*x.T), (len(x),)) for e in (formula, expected))
+    diff = float(np.linalg.norm(f - g) / max(np.linalg.norm(g), 1e-300))
+    if not diff <= 1e-8:
+        return False, diff
+    d = sympy.expand(sympy.expand_trig(formula - expected))
+    return (d == 0 or (sympy.count_ops(d) <= SIMPLIFY_MAX_OPS and sympy.simplify(d) == 0)), diff
 
 
 def formula_errors(problem: Problem, exprs: list[sympy.Expr], x: np.ndarray) -> dict[str, float] | None:
@@ -253,7 +298,7 @@ def symbolic(
     errors_snapped, _ = refine(problem, sym, cfg, 0)
     errors, history = refine(problem, sym, cfg, steps)
     residual = pde_residual(problem, sym, x)
-    exprs = [sympy.simplify(e) for e in sym.to_sympy(problem.coords)]
+    exprs = [tidy(e) for e in sym.to_sympy(problem.coords)]
     exact_form = False
     test = problem.test_points()
     raw = formula_errors(problem, exprs, test)
