@@ -88,3 +88,16 @@ def test_user_errors(kan_run, mlp_run, capsys, tmp_path, argv, message):
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and message in err
     assert not (tmp_path / "x").exists() and not (tmp_path / ".x.partial").exists()
+
+
+@pytest.mark.slow
+def test_poisson_sinsin_pipeline_recovers_the_closed_form(tmp_path, capsys):
+    """The README's pipeline: solve with the default schedule (restarts scout 16 starts), then symbolic."""
+    run_dir = tmp_path / "sinsin"
+    code, _, err = run(["solve", "poisson_sinsin", "--width", "2,2,1", "--out", str(run_dir)], capsys)
+    assert code == 0, err
+    code, out, err = run(["symbolic", str(run_dir), "--expect", "sin(pi*x)*sin(pi*y)"], capsys)
+    assert code == 0, err
+    assert "sympy: equal to sin(pi*x)*sin(pi*y)" in out
+    report = json.loads((run_dir / "symbolic" / "symbolic.json").read_text())
+    assert report["errors"]["rel_l2"] < 1e-10 and report["equal_to_expected"]
