@@ -95,3 +95,12 @@ def sin_square_kan():
             (1, 1, 0): lambda t: -torch.square(t),
         },
     )
+
+
+def run_cli(argv, capsys):
+    """``pinnkan ARGV`` in-process: (exit code, stdout, stderr)."""
+    from pinnkan.cli import main
+
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -8,15 +8,10 @@ import torch
 
 from pinnkan.cli import main
 
+from .conftest import run_cli as run
 from .conftest import surrogate_kinds
 
 TINY = ["--n-interior", "64", "--n-boundary", "16", "--steps", "3", "--adam-steps", "2", "--log-every", "2"]
-
-
-def run(argv, capsys):
-    code = main(argv)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_list(capsys):

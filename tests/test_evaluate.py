@@ -10,13 +10,9 @@ from pinnkan.cli import main
 from pinnkan.evaluate import evaluate, read_points
 from pinnkan.runfolder import load_run
 
+from .conftest import run_cli as run
+
 TINY = ["--n-interior", "200", "--n-boundary", "40", "--steps", "2", "--adam-steps", "5", "--grids", "5"]
-
-
-def run(argv, capsys):
-    code = main(argv)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,9 @@ import pytest
 
 from pinnkan.cli import main
 
+from .conftest import run_cli as run
+
 TINY = ["--n-interior", "300", "--n-boundary", "60", "--steps", "3", "--adam-steps", "20", "--grids", "5"]
-
-
-def run(argv, capsys):
-    code = main(argv)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")
