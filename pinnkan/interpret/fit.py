@@ -19,6 +19,7 @@ from pinnkan.interpret.library import SymbolicFunction
 
 SCALES = np.concatenate([-np.geomspace(0.05, 12.0, 48)[::-1], np.geomspace(0.05, 12.0, 48)])
 SHIFTS = np.linspace(-6.0, 6.0, 49)
+GRID_SAMPLES = 200
 
 
 @dataclass
@@ -82,6 +83,11 @@ def fit_edge(fn: SymbolicFunction, x: np.ndarray, y: np.ndarray) -> EdgeFit:
     cs = SCALES if fn.scale else np.array([1.0])
     ds = SHIFTS if fn.shift else np.array([0.0])
     c, d = (g.ravel() for g in np.meshgrid(cs, ds, indexing="ij"))
+    # the coarse grid sees at most GRID_SAMPLES points spread over the sorted inputs; the polish sees all
+    full_x, full_y = x, y
+    if len(x) > GRID_SAMPLES:
+        pick = np.argsort(x)[np.linspace(0, len(x) - 1, GRID_SAMPLES).round().astype(int)]
+        x, y = x[pick], y[pick]
     z = c[:, None] * x[None, :] + d[:, None]  # (P, N)
     ok = _valid(fn, z)
     if not ok.any():
@@ -94,8 +100,12 @@ def fit_edge(fn: SymbolicFunction, x: np.ndarray, y: np.ndarray) -> EdgeFit:
         return EdgeFit(fn.name, 0.0, 0.0, 1.0, 0.0, -math.inf)
     a, b, r2 = _linear(g, y)
     i = int(np.nanargmax(r2))
-    best = EdgeFit(fn.name, float(a[i]), float(b[i]), float(c[i]), float(d[i]), float(r2[i]))
-    return _polish(fn, x, y, best)
+    zi = c[i] * full_x + d[i]
+    if not _valid(fn, zi[None, :])[0]:  # valid on the subsample only: start the polish from nothing better
+        return EdgeFit(fn.name, 0.0, 0.0, 1.0, 0.0, -math.inf)
+    start = EdgeFit(fn.name, float(a[i]), float(b[i]), float(c[i]), float(d[i]), 0.0)
+    start.r2 = r_squared(full_y, start.a + start.b * _apply(fn, zi))
+    return _polish(fn, full_x, full_y, start)
 
 
 def _polish(fn: SymbolicFunction, x: np.ndarray, y: np.ndarray, start: EdgeFit) -> EdgeFit:
