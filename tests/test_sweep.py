@@ -177,3 +177,13 @@ def test_ladder_fits_are_per_width():
     fits = fit_all(rows)
     for w in ("[2,5,1]", "[2,9,1]"):
         assert abs(fits["ladders"]["kan"][w]["mse"]["exponent"] + 4.0) < 1e-9
+
+
+def test_sweep_points_do_not_scout_restarts_unless_asked():
+    """A sweep compares sizes at one training budget: small points get no extra starts by default."""
+    from pinnkan.sweeps.spec import plan
+
+    spec = {"sweep": {"problem": "poisson"}, "kan": {"widths": [[2, 1, 1]], "grids": [3]}}
+    assert all(r["cfg"]["train"]["restarts"] == 1 for r in plan(spec))
+    spec["base"] = {"train": {"restarts": 4}}
+    assert all(r["cfg"]["train"]["restarts"] == 4 for r in plan(spec))

@@ -8,7 +8,7 @@
     select = "best"          # points used in the fits: best per size, "frontier" or "all"
 
     [base.train]             # any solve settings, applied to every point
-    steps = 300
+    steps = 300              # (train.restarts is 1 in a sweep unless set here: one budget for every size)
 
     [kan]                    # a family: any registered surrogate kind
     widths = [[2, 5, 1], [2, 10, 1]]
@@ -94,7 +94,10 @@ def plan(spec: dict[str, Any]) -> list[dict[str, Any]]:
     seeds = sweep.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise UserError("sweep.seeds must be a non-empty list of integers >= 0")
-    base = overrides(defaults(), spec.get("base", {}), "base")
+    start = defaults()
+    # every point gets the same training budget: no scouting of restarts for the small ones unless asked
+    start["train"]["restarts"] = 1
+    base = overrides(start, spec.get("base", {}), "base")
     base["problem"]["name"] = sweep["problem"]
     base["run"]["progress"] = False
     problem = load_problem(sweep["problem"], **{k: v for k, v in base["problem"].items() if k != "name"})
