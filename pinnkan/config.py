@@ -105,7 +105,7 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
             None,
             check=positive,
             help="first grid stages trained from init seeds init_seed, init_seed+1, ...; the run goes on from "
-            "the lowest loss "
+            "the best (a KAN: the sparsest within 4x of the lowest loss) "
             "(default: 16 for a model of at most 100 parameters, else 1)",
         ),
         "divergence_factor": Key(

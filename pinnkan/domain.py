@@ -80,12 +80,17 @@ class Domain(ABC):
     def sample_boundary(self, n: int, seed: int, coords: Sequence[str], parts: Sequence[str] = ()) -> BoundarySample:
         """n points on the named parts (all of the boundary when ``parts`` is empty), split by measure."""
 
-    def grid(self, per_axis: int) -> np.ndarray:
-        """A tensor grid of ``per_axis`` points per axis over the bounding box, kept where inside, (M, D)."""
+    def box_grid(self, per_axis: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Every point (M, D) of a tensor grid of ``per_axis`` points per axis over the bounding box, inside
+        or not (the first axis slowest), and the axes."""
         lo, hi = self.bounds()
         axes = [np.linspace(a, b, per_axis) for a, b in zip(lo, hi)]
         mesh = np.meshgrid(*axes, indexing="ij")
-        pts = np.stack([m.ravel() for m in mesh], axis=1)
+        return np.stack([m.ravel() for m in mesh], axis=1), axes
+
+    def grid(self, per_axis: int) -> np.ndarray:
+        """A tensor grid of ``per_axis`` points per axis over the bounding box, kept where inside, (M, D)."""
+        pts, _ = self.box_grid(per_axis)
         return pts[self.contains(pts)]
 
 

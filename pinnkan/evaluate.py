@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from pinnkan.errors import UserError
-from pinnkan.jet import compute_jet
+from pinnkan.jet import compute_jet, resolve_engine
 from pinnkan.output import atomic_write
 
 CHUNK = 4096
@@ -113,21 +113,17 @@ def grid_points(problem, per_axis: int) -> tuple[np.ndarray, list[np.ndarray]]:
     total = per_axis ** len(lo)
     if total > MAX_GRID_POINTS:
         raise UserError(f"--grid {per_axis} in {len(lo)} dimensions is {total} points (at most {MAX_GRID_POINTS})")
-    axes = [np.linspace(a, b, per_axis) for a, b in zip(lo, hi)]
-    mesh = np.meshgrid(*axes, indexing="ij")
-    return np.stack([m.ravel() for m in mesh], axis=1), axes
+    return problem.domain.box_grid(per_axis)
 
 
 def evaluate(problem, model, x: np.ndarray, engine: str = "auto") -> dict[str, np.ndarray]:
     """Columns at points x (N, D): coordinates, fields, d<field>_d<coord>, residual(s), inside."""
-    from pinnkan.jet import resolve_engine
-
     engine = resolve_engine(engine, model)
     param = next(model.parameters())
+    order = max(problem.order, 1)  # gradients are reported even for a residual that needs none
     out: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(x), CHUNK):
         xt = torch.as_tensor(x[start : start + CHUNK], dtype=param.dtype, device=param.device)
-        order = max(problem.order, 1)
         jet = compute_jet(
             engine,
             model,

@@ -11,6 +11,11 @@ from pinnkan.jet import autograd_jet, compute_jet
 METRICS = ("mse", "rel_l2", "h1_mse", "rel_h1")
 
 
+def error_figures(row: dict) -> dict[str, float]:
+    """The error entries of a history row or tracker result: METRICS and their per-field ``<metric>_<field>``."""
+    return {k: v for k, v in row.items() if k in METRICS or k.startswith(tuple(f"{m}_" for m in METRICS))}
+
+
 def error_metrics(pred: Tensor, grad_pred: Tensor, u: Tensor, grad_u: Tensor) -> dict[str, Tensor]:
     """Errors per field.
 

@@ -96,9 +96,9 @@ def scout(
 def _choose(losses: list[float], sparsity: list[float | None]) -> int:
     """The sparsest start among those within SIMPLEST_WITHIN x the lowest loss (the lowest loss without edges)."""
     lowest = min(losses)
-    near = [i for i, loss in enumerate(losses) if loss <= SIMPLEST_WITHIN * lowest]
     if any(s is None for s in sparsity) or not math.isfinite(lowest):
         return min(range(len(losses)), key=losses.__getitem__)
+    near = [i for i, loss in enumerate(losses) if loss <= SIMPLEST_WITHIN * lowest]
     return min(near, key=lambda i: (sparsity[i], losses[i]))
 
 

@@ -26,7 +26,7 @@ from torch import Tensor
 from pinnkan.config import defaults, resolve, schema, set_key
 from pinnkan.errors import UserError
 from pinnkan.jet import JetError, compute_jet, resolve_engine
-from pinnkan.metrics import METRICS, ErrorTracker, check_exact
+from pinnkan.metrics import ErrorTracker, check_exact, error_figures
 from pinnkan.problem import Problem
 from pinnkan.registry import get_problem
 from pinnkan.restarts import refuse_instance, scout
@@ -275,7 +275,7 @@ def train(
     final = outcome.history[-1] if outcome.history else tracker(model, engine)
     if outcome.status == "diverged":  # the last row holds the blown-up step; the model is its last good state
         final = tracker(model, engine)
-    errors = {k: v for k, v in final.items() if k in METRICS or k.startswith(tuple(f"{m}_" for m in METRICS))}
+    errors = error_figures(final)
     return Solution(
         problem,
         model,

@@ -11,15 +11,10 @@ from typing import Any
 from pinnkan.errors import UserError
 
 
-def _points(problem, cfg):
-    from pinnkan.interpret.symbolic import sample_points
-
-    return sample_points(problem, cfg)
-
-
 def cmd_inspect(args: argparse.Namespace) -> int:
     from pinnkan.interpret.diagram import draw_network
-    from pinnkan.interpret.edges import layer_edges, require_kan
+    from pinnkan.interpret.edges import require_kan
+    from pinnkan.interpret.symbolic import sample_points
     from pinnkan.runfolder import load_run
 
     problem, model, cfg = load_run(args.run)
@@ -27,9 +22,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.run) / "network.png"
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UserError(f"--out {str(out)!r}: give a .png, .pdf or .svg file")
-    x = _points(problem, cfg)
-    drawn = draw_network(kan, x, out, (list(problem.coords), list(problem.fields)))
-    for layer, e in enumerate(layer_edges(kan, x.to(next(kan.parameters()).dtype))):
+    edges = draw_network(kan, sample_points(problem, cfg), out, (list(problem.coords), list(problem.fields)))
+    drawn = sum(int(e.mask.sum()) for e in edges)
+    for layer, e in enumerate(edges):
         imp = e.importance
         live = imp[e.mask > 0]
         print(
@@ -49,6 +44,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
     from pinnkan.interpret.edges import require_kan
     from pinnkan.interpret.prune import prune
+    from pinnkan.interpret.symbolic import sample_points
+    from pinnkan.jet import resolve_engine
     from pinnkan.metrics import ErrorTracker
     from pinnkan.output import RunDir
     from pinnkan.runfolder import load_run, write_run
@@ -62,9 +59,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
     out = args.out or f"{str(args.run).rstrip('/')}-pruned"
     dtype = TORCH_DTYPES[cfg["run"]["dtype"]]
     tracker = ErrorTracker(problem, dtype=dtype)
-    engine = "forward" if kan.has_forward_jet else "autograd"
+    engine = resolve_engine(cfg["run"]["derivatives"], kan)
     before = tracker(kan, engine)
-    small, report = prune(kan, _points(problem, cfg), args.threshold)
+    small, report = prune(kan, sample_points(problem, cfg), args.threshold)
     run_dir = RunDir(out)
     pruned = tracker(small, engine)
     tuned = copy.deepcopy(cfg)
@@ -211,7 +208,9 @@ def register(sub) -> None:
     )
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument(
-        "--library", help="comma-separated functions (default: all of 0,x,x^2,x^3,abs,exp,sin,cos,tanh,sqrt,log,1/x)"
+        "--library",
+        help="comma-separated functions: names from 0,x,x^2,x^3,abs,exp,sin,cos,tanh,sqrt,log,1/x (default: all "
+        "of them) or formulas in x such as sin(x**2)",
     )
     p.add_argument(
         "--fix",

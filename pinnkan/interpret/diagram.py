@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from pinnkan.interpret.edges import layer_edges, require_kan  # noqa: E402
+from pinnkan.interpret.edges import LayerEdges, layer_edges, require_kan  # noqa: E402
 from pinnkan.output import atomic_write  # noqa: E402
 from pinnkan.surrogates import Surrogate  # noqa: E402
 
@@ -29,8 +29,8 @@ def _x(j: int, n: int) -> float:
 
 def draw_network(
     model: Surrogate, x: torch.Tensor, path: str | Path, names: tuple[list[str], list[str]] | None = None
-) -> int:
-    """Draw the KAN at the sample points x (N, D) to ``path`` (PNG/PDF/SVG); returns the number of edges drawn.
+) -> list[LayerEdges]:
+    """Draw the KAN at the sample points x (N, D) to ``path`` (PNG/PDF/SVG); returns the edges it drew from.
 
     ``names``: labels of the input and output nodes (e.g. the problem's coords and fields).
     """
@@ -87,4 +87,4 @@ def draw_network(
     ax.text(0.01, top + 0.3, f"KAN {widths}, G={kan.grid}: {drawn} edges", fontsize=10, va="center")
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format=Path(path).suffix.lstrip(".") or "png"))
     plt.close(fig)
-    return drawn
+    return edges

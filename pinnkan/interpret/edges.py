@@ -1,8 +1,8 @@
 """A KAN's edge functions at sample points, and their importance.
 
 The importance of an edge is the mean |phi(x)| over the inputs it sees (the KAN
-paper's L1 measure); a hidden node's is the larger of its strongest incoming and
-strongest outgoing edge.
+paper's L1 measure); a hidden node's is the smaller of its strongest incoming and
+strongest outgoing edge (a node matters only if something strong enters and leaves it).
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def _polish(fn: SymbolicFunction, x: np.ndarray, y: np.ndarray, start: EdgeFit) 
         g = _apply(fn, z)
         r = a + b * g - y
         bad = ~np.isfinite(r) | ~_valid(fn, z[None, :])[0]
-        return np.where(bad, 1e6, r) if np.ndim(bad) else r
+        return np.where(bad, 1e6, r)
 
     try:
         sol = least_squares(

@@ -52,6 +52,14 @@ class SymbolicKAN(Surrogate):
             free.append(f)
         for i, f in enumerate(free):
             self.register_buffer(f"free_{i}", f)
+        # per layer, each function present and the (in, out) edges that use it: fixed, so built once
+        self._uses = [
+            [
+                (name, torch.tensor([[row[i] == name for row in names] for i in range(len(names[0]))]))
+                for name in sorted({n for row in names for n in row})
+            ]
+            for names in self.names
+        ]
 
     def _layer(self, index: int) -> Tensor:
         """(out, in, 4) constants of layer ``index``; the fixed ones carry no gradient."""
@@ -64,10 +72,9 @@ class SymbolicKAN(Surrogate):
         p = self._layer(index)
         a, b, c, d = (p[..., j].T for j in range(4))  # (in, out)
         z = c[:, None, :] * h.T[:, :, None] + d[:, None, :]  # (in, N, out)
-        names = self.names[index]
         orders: list[Tensor] = [torch.zeros_like(z) for _ in range(order + 1)]
-        for name in sorted({n for row in names for n in row}):
-            sel = torch.tensor([[row[i] == name for row in names] for i in range(len(names[0]))], device=h.device)
+        for name, sel in self._uses[index]:
+            sel = sel.to(h.device)
             scale = b
             for j, v in enumerate(function(name).jet(z, order)):
                 term = scale[:, None, :] * v + (a[:, None, :] if j == 0 else 0.0)
@@ -81,21 +88,20 @@ class SymbolicKAN(Surrogate):
         return z
 
     def body_jet(self, r: Rows) -> Rows:
+        if r.order == 0:
+            return Rows(self.body(r.value).unsqueeze(1), r.dim, 0)
         for index in range(len(self.names)):
-            if r.order == 0:
-                r = Rows(self.edges(index, r.value, 0)[:, :, 0, :].sum(0).unsqueeze(1), r.dim, 0)
-            else:
-                r = rows_through_edges(self.edges(index, r.value, r.order), r)
+            r = rows_through_edges(self.edges(index, r.value, r.order), r)
         return r
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "width": self.widths, "names": self.names}
 
-    def to_sympy(self, coords: Sequence[str], digits: int | None = None) -> list[sympy.Expr]:
-        """The fields as expressions in ``coords``; constants rounded to ``digits`` significant digits if given."""
+    def to_sympy(self, coords: Sequence[str]) -> list[sympy.Expr]:
+        """The fields as expressions in ``coords``, every constant to 17 significant digits."""
 
         def num(v: float) -> sympy.Expr:
-            return sympy.Float(v, digits) if digits else sympy.Float(v, 17)
+            return sympy.Float(v, 17)
 
         symbols = sympy.symbols(list(coords), real=True)
         scale, shift = self.in_scale.tolist(), self.in_shift.tolist()

@@ -63,8 +63,7 @@ def prune(model: Surrogate, x: Tensor, threshold: float) -> tuple[KAN, PruneRepo
         kept.append(keep)
     kept.append(list(range(kan.widths[-1])))
     widths = [len(k) for k in kept]
-    lo = (kan.in_shift.neg() - 1) / kan.in_scale
-    hi = (1 - kan.in_shift) / kan.in_scale
+    lo, hi = kan.box()
     with torch.random.fork_rng(devices=[]):
         small = KAN(widths, lo, hi, grid=kan.grid, k=kan.k, basis=kan.basis).to(x.dtype)
     for layer, (old, new, e) in enumerate(zip(kan.layers, small.layers, edges)):
@@ -77,9 +76,7 @@ def prune(model: Surrogate, x: Tensor, threshold: float) -> tuple[KAN, PruneRepo
         new.spline_scaler.data = old.spline_scaler[rows][:, cols].clone()
         importance = e.importance[rows][:, cols]
         new.mask = (old.mask[rows][:, cols] * (importance >= threshold)).to(old.mask.dtype)
-    for layer, new in enumerate(small.layers):
-        dead_out = new.mask.sum(1) == 0
-        if bool(dead_out.any()) and layer == len(small.layers) - 1:
-            raise UserError(f"threshold {threshold:g} prunes every edge into an output; use a smaller threshold")
+    if bool((small.layers[-1].mask.sum(1) == 0).any()):
+        raise UserError(f"threshold {threshold:g} prunes every edge into an output; use a smaller threshold")
     report = PruneReport(list(kan.widths), widths, live_edges(kan), live_edges(small), kept)
     return small, report

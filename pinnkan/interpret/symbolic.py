@@ -35,6 +35,7 @@ from pinnkan.interpret.fit import EdgeFit, choose, fit_edge
 from pinnkan.interpret.formula import SymbolicKAN
 from pinnkan.interpret.library import LIBRARY, function, lookup
 from pinnkan.jet import compute_jet
+from pinnkan.metrics import ErrorTracker, error_figures
 from pinnkan.problem import Problem
 from pinnkan.surrogates import Surrogate
 
@@ -176,35 +177,23 @@ def build_symbolic(model: Surrogate, choices: list[EdgeChoice]) -> SymbolicKAN:
     for ch in choices:
         names[ch.layer][ch.o][ch.i] = ch.chosen.name
         params[ch.layer][ch.o, ch.i] = torch.tensor(ch.chosen.params(), dtype=torch.float64)
-    lo = ((kan.in_shift.neg() - 1) / kan.in_scale).double()
-    hi = ((1 - kan.in_shift) / kan.in_scale).double()
+    lo, hi = kan.box()
     with torch.random.fork_rng(devices=[]):
-        sym = SymbolicKAN(kan.widths, lo, hi, names, params)
+        sym = SymbolicKAN(kan.widths, lo.double(), hi.double(), names, params)
     return sym.double()
 
 
 def refine(
     problem: Problem, sym: SymbolicKAN, cfg: dict[str, dict[str, Any]], steps: int
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Train the symbolic network's constants on the run's PDE loss (lm, ``steps`` steps); errors and history."""
+    """Train the symbolic network's constants on the run's PDE loss (lm, ``steps`` >= 1); errors and history."""
     from pinnkan.solve import train
 
     c = copy.deepcopy(cfg)
     c["train"].update(optimizer="lm", steps=steps, adam_steps=0, grids=[], restarts=1, max_time=0.0)
     c["run"].update(dtype="float64", device="cpu", derivatives="forward", progress=False, log_every=max(steps, 1))
-    if steps == 0:
-        from pinnkan.metrics import ErrorTracker
-
-        row = ErrorTracker(problem, dtype=torch.float64)(sym, "forward")
-        return _errors(row), []
     solution = train(problem, sym, c)
     return solution.errors, solution.history
-
-
-def _errors(row: dict[str, Any]) -> dict[str, float]:
-    from pinnkan.metrics import METRICS
-
-    return {k: float(v) for k, v in row.items() if k in METRICS or k.startswith(tuple(f"{m}_" for m in METRICS))}
 
 
 def pde_residual(problem: Problem, model: Surrogate, x: Tensor) -> dict[str, float]:
@@ -255,13 +244,19 @@ def _round(expr: sympy.Expr, tolerance: float, passes: int = 4) -> sympy.Expr:
     return expr
 
 
+def formula_values(problem: Problem, exprs: list[sympy.Expr], x: np.ndarray) -> np.ndarray:
+    """(N, len(exprs)): the formulas (in the problem's coordinates) at points x (N, D)."""
+    symbols = sympy.symbols(list(problem.coords), real=True)
+    cols = [np.broadcast_to(sympy.lambdify(symbols, e, "numpy")(*x.T), (len(x),)) for e in exprs]
+    return np.stack(cols, axis=1).astype(np.float64)
+
+
 def compare(problem: Problem, formula: sympy.Expr, expected: sympy.Expr, x: np.ndarray) -> tuple[bool, float]:
     """(sympy proves formula == expected, their relative L2 difference at points x (N, D)).
 
     The numbers come first: only formulas that agree to 1e-8 are handed to sympy.simplify.
     """
-    symbols = sympy.symbols(list(problem.coords), real=True)
-    f, g = (np.broadcast_to(sympy.lambdify(symbols, e, "numpy")(*x.T), (len(x),)) for e in (formula, expected))
+    f, g = formula_values(problem, [formula, expected], x).T
     diff = float(np.linalg.norm(f - g) / max(np.linalg.norm(g), 1e-300))
     if not diff <= 1e-8:
         return False, diff
@@ -270,13 +265,10 @@ def compare(problem: Problem, formula: sympy.Expr, expected: sympy.Expr, x: np.n
 
 
 def formula_errors(problem: Problem, exprs: list[sympy.Expr], x: np.ndarray) -> dict[str, float] | None:
-    """rel_l2 (per field, then overall) of the formula against the exact solution at points x (N, D)."""
+    """rel_l2 of the formulas (one per field) against the exact solution at points x (N, D)."""
     if not problem.has_exact:
         return None
-    symbols = sympy.symbols(list(problem.coords), real=True)
-    pred = np.stack(
-        [np.broadcast_to(sympy.lambdify(symbols, e, "numpy")(*x.T), (len(x),)) for e in exprs], axis=1
-    ).astype(np.float64)
+    pred = formula_values(problem, exprs, x)
     exact = problem.exact(torch.as_tensor(x, dtype=torch.float64)).detach().numpy()
     return {"rel_l2": float(np.linalg.norm(pred - exact) / max(np.linalg.norm(exact), 1e-300))}
 
@@ -295,8 +287,8 @@ def symbolic(
     x = sample_points(problem, cfg)
     choices = snap(model, x, library, fixed, tolerance)
     sym = build_symbolic(model, choices)
-    errors_snapped, _ = refine(problem, sym, cfg, 0)
-    errors, history = refine(problem, sym, cfg, steps)
+    errors_snapped = error_figures(ErrorTracker(problem, dtype=torch.float64)(sym, "forward"))
+    errors, history = refine(problem, sym, cfg, steps) if steps > 0 else (errors_snapped, [])
     residual = pde_residual(problem, sym, x)
     exprs = [tidy(e) for e in sym.to_sympy(problem.coords)]
     exact_form = False

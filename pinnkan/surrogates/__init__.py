@@ -66,11 +66,12 @@ __all__ = [
 
 def surrogate_blob(model: Surrogate) -> dict[str, Any]:
     """Weights and everything needed to rebuild, as plain data (see :func:`surrogate_from_blob`)."""
+    lo, hi = model.box()
     return {
         "format": "pinnkan-surrogate-1",
         "spec": model.spec(),
-        "lo": (model.in_shift.neg() - 1).div(model.in_scale).tolist(),
-        "hi": (1 - model.in_shift).div(model.in_scale).tolist(),
+        "lo": lo.tolist(),
+        "hi": hi.tolist(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     }
 

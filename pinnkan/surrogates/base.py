@@ -97,6 +97,10 @@ class Surrogate(nn.Module):
         """Everything needed to rebuild this surrogate (JSON-able)."""
         raise NotImplementedError
 
+    def box(self) -> tuple[Tensor, Tensor]:
+        """(lo, hi) (D,): the box the inputs are mapped from (inverse of the map to [-1, 1]^D)."""
+        return (self.in_shift.neg() - 1) / self.in_scale, (1 - self.in_shift) / self.in_scale
+
     @property
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
