@@ -15,8 +15,8 @@ import os as _os
 # before torch or numba start their thread pools; a value the user set wins.
 _os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
-from pinnkan.conditions import Condition, Derivative, Dirichlet, Initial, Periodic
-from pinnkan.domain import Box, Domain
+from pinnkan.conditions import Condition, Derivative, Dirichlet, Initial, Neumann, Periodic, Robin
+from pinnkan.domains import Ball, Box, Difference, Disk, Domain, Intersection, Polygon, SpaceTime, Union
 from pinnkan.errors import UserError
 from pinnkan.jet import Jet, autograd_jet, forward_jet
 from pinnkan.metrics import ErrorTracker
@@ -30,21 +30,30 @@ __version__ = "0.1.0"
 __all__ = [
     "KAN",
     "MLP",
+    "Ball",
     "Box",
     "Callback",
     "Condition",
     "Derivative",
+    "Difference",
     "Dirichlet",
+    "Disk",
     "Domain",
     "ErrorTracker",
     "Initial",
+    "Intersection",
     "Jet",
     "KANLayer",
+    "Neumann",
     "Periodic",
     "Phase",
+    "Polygon",
     "Problem",
+    "Robin",
     "Solution",
+    "SpaceTime",
     "Surrogate",
+    "Union",
     "UserError",
     "autograd_jet",
     "forward_jet",

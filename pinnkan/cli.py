@@ -27,6 +27,7 @@ SOLVE_FLAGS: dict[str, str] = {
     "--on-divergence": "run.on_divergence",
     "--n-interior": "data.n_interior",
     "--n-boundary": "data.n_boundary",
+    "--reference": "data.reference",
     "--dtype": "run.dtype",
     "--device": "run.device",
     "--seed": "run.seed",

@@ -2,17 +2,23 @@
 
 A condition is a small dataclass: ``points`` samples its part of the domain's
 boundary and ``residual`` says how far the surrogate's jet is from satisfying
-it. Each condition has a ``name`` (by default derived from its type, e.g.
-``dirichlet``, ``initial``, ``periodic_x``); its loss is logged as
-``<name>_loss`` and summed with the others of its ``kind`` into ``bc_loss`` or
-``ic_loss``. A new kind of condition is one subclass here (docs/architecture.md).
+it. ``faces`` names the boundary parts it holds on (a box's ``x-``, a polygon's
+``edge2``, a ball's ``sphere``, a named shape of a set operation, ``all``, or
+``space`` for every part but the time caps); ``where`` (points (m, D) -> (m,)
+bool) narrows them by a predicate. Values are a function ``value(problem, x)``
+of the points x (n, D) giving (n,) or (n, F), a constant, or (Dirichlet and
+initial conditions) left out for the problem's exact solution. Each condition
+has a ``name`` (by default derived from its type, e.g. ``dirichlet``,
+``neumann``, ``periodic_x``); its loss is logged as ``<name>_loss`` and summed
+with the others of its ``kind`` into ``bc_loss`` or ``ic_loss``. A new kind of
+condition is one subclass here (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 import numpy as np
 import torch
@@ -24,6 +30,8 @@ if TYPE_CHECKING:
     from pinnkan.problem import Problem
 
 ValueFn = Callable[[Any, Tensor], Tensor]
+Value = Union[ValueFn, float, None]
+BoundaryPredicate = Callable[[np.ndarray], np.ndarray]
 
 
 def boundary_parts(problem: Problem, spec: tuple[str, ...]) -> tuple[str, ...]:
@@ -35,6 +43,34 @@ def boundary_parts(problem: Problem, spec: tuple[str, ...]) -> tuple[str, ...]:
         else:
             out.append(name)
     return tuple(out)
+
+
+def evaluate_value(value: Value, problem: Problem, x: Tensor, like: Tensor) -> Tensor:
+    """A condition's value at x (n, D), shaped as ``like`` ((n,) or (n, F)): a function's result, a
+    constant, or (``None``) the problem's exact solution."""
+    if value is None:
+        out = problem.exact(x)
+    elif callable(value):
+        out = value(problem, x)
+    else:
+        return torch.full_like(like, float(value))
+    if not isinstance(out, Tensor):
+        out = torch.as_tensor(out, dtype=like.dtype, device=like.device)
+    if out.numel() == like.shape[0] and like.dim() == 2 and like.shape[1] > 1:
+        out = out.reshape(-1, 1)  # one value per point for every field
+    return out.reshape(like.shape) if out.numel() == like.numel() else out.expand_as(like)
+
+
+def sample_faces(cond: Any, problem: Problem, n: int, seed: int, faces: tuple[str, ...]) -> np.ndarray:
+    """n points on the condition's boundary parts, narrowed by its ``where`` predicate."""
+    parts = boundary_parts(problem, faces)
+    return problem.domain.sample_boundary(n, seed, problem.coords, parts, getattr(cond, "where", None)).points
+
+
+def normal_derivative(problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    """(n, F) derivative of every field along the domain's outward unit normal at boundary points x (n, D)."""
+    normal = problem.domain.normal(x).to(dtype=jet.grad.dtype)
+    return (jet.grad * normal[:, :, None]).sum(1)
 
 
 class Condition:
@@ -52,6 +88,8 @@ class Condition:
     weight: float = 1.0
     name: str = ""
     coupled_points: ClassVar[int] = 1
+    # whether the value defaults to the problem's exact solution (Dirichlet, Initial)
+    uses_exact: ClassVar[bool] = False
 
     def default_name(self) -> str:
         """The name used when ``name`` is empty: the class name in lower case."""
@@ -68,20 +106,21 @@ class Condition:
 
 @dataclass
 class Dirichlet(Condition):
-    """u = value(problem, x) on ``faces`` (default: the exact solution on the whole boundary)."""
+    """u = value on ``faces`` (default: the exact solution on the whole boundary)."""
 
     faces: tuple[str, ...] = ("all",)
-    value: ValueFn | None = None
+    value: Value = None
     kind: str = "bc"
     weight: float = 1.0
     name: str = ""
+    where: BoundaryPredicate | None = None
+    uses_exact: ClassVar[bool] = True
 
     def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
-        return problem.domain.sample_boundary(n, seed, problem.coords, boundary_parts(problem, self.faces)).points
+        return sample_faces(self, problem, n, seed, self.faces)
 
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
-        target = self.value(problem, x) if self.value is not None else problem.exact(x)
-        return jet.value - target.reshape(jet.value.shape)
+        return jet.value - evaluate_value(self.value, problem, x, jet.value)
 
 
 @dataclass
@@ -92,8 +131,7 @@ class Initial(Dirichlet):
     kind: str = "ic"
 
     def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
-        faces = self.faces or (f"{problem.time}-",)
-        return problem.domain.sample_boundary(n, seed, problem.coords, boundary_parts(problem, faces)).points
+        return sample_faces(self, problem, n, seed, self.faces or (f"{problem.time}-",))
 
 
 @dataclass
@@ -102,23 +140,65 @@ class Derivative(Condition):
 
     coord: str = "x"
     faces: tuple[str, ...] = ("all",)
-    value: ValueFn | None = None
+    value: Value = None
     kind: str = "bc"
     order: int = 1
     weight: float = 1.0
     name: str = ""
+    where: BoundaryPredicate | None = None
 
     def default_name(self) -> str:
         return f"derivative_{self.coord}"
 
     def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
-        return problem.domain.sample_boundary(n, seed, problem.coords, boundary_parts(problem, self.faces)).points
+        return sample_faces(self, problem, n, seed, self.faces)
 
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
-        a = problem.coords.index(self.coord)
-        if self.value is None:
-            return jet.grad[:, a]
-        return jet.grad[:, a] - self.value(problem, x).reshape(jet.grad[:, a].shape)
+        du = jet.grad[:, problem.coords.index(self.coord)]
+        return du if self.value is None else du - evaluate_value(self.value, problem, x, du)
+
+
+@dataclass
+class Neumann(Condition):
+    """du/dn = value (default 0) on ``faces``, n the domain's outward unit normal."""
+
+    faces: tuple[str, ...] = ("all",)
+    value: Value = None
+    kind: str = "bc"
+    order: int = 1
+    weight: float = 1.0
+    name: str = ""
+    where: BoundaryPredicate | None = None
+
+    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
+        return sample_faces(self, problem, n, seed, self.faces)
+
+    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+        dn = normal_derivative(problem, x, jet)
+        return dn if self.value is None else dn - evaluate_value(self.value, problem, x, dn)
+
+
+@dataclass
+class Robin(Condition):
+    """a u + b du/dn = value (default 0) on ``faces``; a and b constants or functions ``(problem, x) -> (n,)``."""
+
+    a: Value = 1.0
+    b: Value = 1.0
+    faces: tuple[str, ...] = ("all",)
+    value: Value = None
+    kind: str = "bc"
+    order: int = 1
+    weight: float = 1.0
+    name: str = ""
+    where: BoundaryPredicate | None = None
+
+    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
+        return sample_faces(self, problem, n, seed, self.faces)
+
+    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+        u, dn = jet.value, normal_derivative(problem, x, jet)
+        lhs = evaluate_value(self.a, problem, x, u) * u + evaluate_value(self.b, problem, x, dn) * dn
+        return lhs if self.value is None else lhs - evaluate_value(self.value, problem, x, lhs)
 
 
 @dataclass
@@ -136,6 +216,10 @@ class Periodic(Condition):
         return f"periodic_{self.coord}"
 
     def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
+        from pinnkan.domains import Box
+
+        if not isinstance(problem.domain, Box):
+            raise ValueError(f"a periodic condition needs a Box domain, not {type(problem.domain).__name__}")
         a = problem.coords.index(self.coord)
         lo_pts = problem.domain.sample_boundary(n, seed, problem.coords, (f"{self.coord}-",)).points
         hi_pts = lo_pts.copy()

@@ -84,6 +84,12 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "n_boundary": Key("int", None, check=positive, help="points per boundary condition"),
         "n_initial": Key("int", None, check=positive, help="points per initial condition"),
         "sampling": Key("str", "sobol", SAMPLINGS, help="collocation sampling"),
+        "reference": Key(
+            "str",
+            None,
+            help="reference data (CSV with header / NPZ: the coords, the fields, optionally d<field>_d<coord>) "
+            "to measure errors against instead of the problem's own solution",
+        ),
     },
     "train": {
         "optimizer": Key(
@@ -305,6 +311,8 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
         data["n_initial"] = int(pd.get("n_initial", data["n_boundary"]))
     if train["alpha"] is None:
         train["alpha"] = float(pd.get("alpha", FALLBACK["alpha"]))
+    if data.get("reference"):  # kept absolute so that a resumed or evaluated run finds it from anywhere
+        data["reference"] = str(Path(data["reference"]).expanduser().resolve())
 
     if model["width"] is None:
         hidden = pd.get(f"{kind}_hidden", surrogate.default_hidden)

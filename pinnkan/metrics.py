@@ -1,4 +1,12 @@
-"""Test-set errors of a surrogate: mse, rel_l2, h1_mse, rel_h1 (defined in error_metrics)."""
+"""Test-set errors of a surrogate, or what can be known without the answer.
+
+With an exact solution, a computed reference or reference data: mse, rel_l2 and
+(where gradients are known) h1_mse, rel_h1, defined in :func:`error_metrics`.
+With none: the PDE residual on a fixed check set of interior points, separate
+from the training points (``residual_mean``, ``residual_max``: mean and max
+|residual|), and the conditions' residuals on their own check points
+(``bc_mean``, ``bc_max``, initial conditions included).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,16 @@ from torch import Tensor
 from pinnkan.jet import autograd_jet, compute_jet
 
 METRICS = ("mse", "rel_l2", "h1_mse", "rel_h1")
+CHECK_METRICS = ("residual_mean", "residual_max", "bc_mean", "bc_max")
+ALL_METRICS = METRICS + CHECK_METRICS
+# seed of the check set of a problem without a solution: far from any run's collocation seeds
+CHECK_SEED = 2**20 + 7
+CHECK_INTERIOR, CHECK_BOUNDARY = 4096, 512
 
 
 def error_figures(row: dict) -> dict[str, float]:
-    """The error entries of a history row or tracker result: METRICS and their per-field ``<metric>_<field>``."""
-    return {k: v for k, v in row.items() if k in METRICS or k.startswith(tuple(f"{m}_" for m in METRICS))}
+    """The error entries of a history row or tracker result: ALL_METRICS and per-field ``<metric>_<field>``."""
+    return {k: v for k, v in row.items() if k in ALL_METRICS or k.startswith(tuple(f"{m}_" for m in METRICS))}
 
 
 def error_metrics(pred: Tensor, grad_pred: Tensor, u: Tensor, grad_u: Tensor) -> dict[str, Tensor]:
@@ -53,26 +66,56 @@ def check_exact(problem, x: Tensor) -> None:
 
 
 class ErrorTracker:
-    """Fixed test set of a problem and the errors of a surrogate on it.
+    """The fixed test set of a problem and the errors of a surrogate on it.
 
-    x: (M, D) test points, u: (M, F) solution, grad_u: (M, D, F). For exact
-    solutions the gradient is autograd of the torch expression; for computed
-    references it is given by the problem (``reference_gradient``) or by finite
-    differences on its grid.
+    ``measure`` says what is known: "exact" (x (M, D), u (M, F), grad_u (M, D, F) by
+    autograd of the exact solution), "reference" (a computed reference on its grid,
+    gradients by finite differences), "data" (``reference_data``, e.g. from
+    ``--reference FILE``; gradients only where given) or "residual" (no solution:
+    the check-set residuals). ``keys`` lists the figures a call returns. Reference
+    data, when given, wins over the problem's own solution.
     """
 
-    def __init__(self, problem, dtype: torch.dtype = torch.float64, device: str = "cpu", chunk: int = 16384) -> None:
+    def __init__(
+        self,
+        problem,
+        dtype: torch.dtype = torch.float64,
+        device: str = "cpu",
+        chunk: int = 16384,
+        reference_data=None,
+    ) -> None:
         self.problem, self.chunk = problem, chunk
-        if problem.has_exact:
+        self.grad_u = None
+        self.check_points: list[Tensor] = []
+        as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64).to(device=device, dtype=dtype)  # noqa: E731
+        if reference_data is not None:
+            self.measure = "data"
+            self.x, self.u = as_t(reference_data.x), as_t(reference_data.u)
+            if reference_data.grad is not None:
+                self.grad_u = as_t(reference_data.grad)
+        elif problem.has_exact:
+            self.measure = "exact"
             x = torch.as_tensor(problem.test_points(), dtype=torch.float64)
             jet = autograd_jet(problem.exact, x, 1, problem.coords, problem.fields, create_graph=False)
-            u, grad_u = jet.value, jet.grad
-        else:
+            self.x, self.u, self.grad_u = as_t(x), as_t(jet.value), as_t(jet.grad)
+        elif problem.has_reference:
+            self.measure = "reference"
             xs, us, gs = problem.reference_test_set()
-            x, u, grad_u = (torch.as_tensor(np.asarray(a), dtype=torch.float64) for a in (xs, us, gs))
-        self.x = x.to(device=device, dtype=dtype)
-        self.u = u.to(device=device, dtype=dtype)
-        self.grad_u = grad_u.to(device=device, dtype=dtype)
+            self.x, self.u, self.grad_u = as_t(xs), as_t(us), as_t(gs)
+        else:
+            self.measure = "residual"
+            self.x, self.u = as_t(problem.interior(CHECK_INTERIOR, CHECK_SEED)), None
+            self.check_points = [
+                as_t(c.points(problem, CHECK_BOUNDARY, CHECK_SEED + 101 * (i + 1)))
+                for i, c in enumerate(problem.conditions)
+            ]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The figures a call returns (besides per-field ones)."""
+        if self.measure == "residual":
+            return CHECK_METRICS
+        return METRICS if self.grad_u is not None else METRICS[:2]
 
     def predict(self, model, engine: str) -> tuple[Tensor, Tensor]:
         """Prediction (M, F) and its gradient (M, D, F) on the test set."""
@@ -86,10 +129,35 @@ class ErrorTracker:
             grads.append(jet.grad.detach())
         return torch.cat(vals), torch.cat(grads)
 
+    def residuals(self, model, engine: str) -> dict[str, float]:
+        """residual_mean/max of |PDE residual| on the check set and bc_mean/max over every condition's."""
+        p = self.problem
+        lap = p.hessian == "laplacian"
+        res = []
+        for start in range(0, self.x.shape[0], self.chunk):
+            x = self.x[start : start + self.chunk]
+            jet = compute_jet(engine, model, x, p.order, p.coords, p.fields, create_graph=False, laplacian=lap)
+            res.append(p.residual(x, jet).detach().reshape(-1).abs())
+        r = torch.cat(res)
+        cond = []
+        for c, x in zip(p.conditions, self.check_points):
+            jet = compute_jet(engine, model, x, c.order, p.coords, p.fields, create_graph=False)
+            cond.append(c.residual(p, x, jet).detach().reshape(-1).abs())
+        b = torch.cat(cond) if cond else r.new_zeros(1)
+        return {
+            "residual_mean": float(r.mean()),
+            "residual_max": float(r.max()),
+            "bc_mean": float(b.mean()),
+            "bc_max": float(b.max()),
+        }
+
     def __call__(self, model, engine: str = "autograd") -> dict[str, float]:
-        """mse, rel_l2, h1_mse, rel_h1 (mean over fields) and, with several fields, each per field."""
+        """``keys`` (mean over fields) and, with several fields, each solution error per field."""
+        if self.measure == "residual":
+            return self.residuals(model, engine)
         pred, grad = self.predict(model, engine)
-        per_field = error_metrics(pred, grad, self.u, self.grad_u)
+        grad_u = self.grad_u if self.grad_u is not None else grad  # no gradient given: H1 parts unused
+        per_field = {k: v for k, v in error_metrics(pred, grad, self.u, grad_u).items() if k in self.keys}
         out = {m: float(v.mean()) for m, v in per_field.items()}
         if len(self.problem.fields) > 1:
             for m, v in per_field.items():

@@ -13,10 +13,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from matplotlib.tri import Triangulation  # noqa: E402
+
+from pinnkan.metrics import ALL_METRICS  # noqa: E402
 from pinnkan.output import atomic_write  # noqa: E402
 
 LOSS_KEYS = ("loss", "pde_loss", "bc_loss", "ic_loss")
-ERROR_KEYS = ("mse", "rel_l2", "h1_mse", "rel_h1")
+ERROR_KEYS = ALL_METRICS
 
 
 def save(fig, path: str | Path) -> None:
@@ -59,58 +62,93 @@ def loss_curves(runs: dict[str, Sequence[dict[str, Any]]], path: str | Path) -> 
 
 
 def _field_grid(problem, tracker) -> tuple[np.ndarray, list[str]]:
-    """Points (M, D) on which to draw the solution, and the names of the drawn axes."""
+    """Points (M, D) on which to draw the solution, and the names of the drawn axes: the test grid in 1-D
+    and 2-D, else a 101 x 101 slice through the centre of the bounding box in the first two coordinates."""
     d = problem.dim
-    if d <= 2 or not problem.has_exact:
-        return tracker.x.detach().cpu().double().numpy(), list(problem.coords[:2])
+    if d <= 2:
+        if tracker.measure in ("exact", "reference"):
+            return tracker.x.detach().cpu().double().numpy(), list(problem.coords[:2])
+        return problem.test_points(), list(problem.coords[:2])
     lo, hi = problem.domain.bounds()
     a, b = np.meshgrid(np.linspace(lo[0], hi[0], 101), np.linspace(lo[1], hi[1], 101), indexing="ij")
     pts = np.tile((lo + hi) / 2, (a.size, 1))
     pts[:, 0], pts[:, 1] = a.ravel(), b.ravel()
-    return pts, list(problem.coords[:2])
+    return pts[problem.domain.contains(pts)], list(problem.coords[:2])
+
+
+def _triangles(problem, pts: np.ndarray) -> Triangulation:
+    """Delaunay triangles of the drawn points without those whose centre lies outside the domain (a hole,
+    the notch of an L)."""
+    tri = Triangulation(pts[:, 0], pts[:, 1])
+    centre = pts[tri.triangles].mean(axis=1)
+    tri.set_mask(~problem.domain.contains(centre))
+    return tri
+
+
+def _residual(problem, model, x: torch.Tensor) -> np.ndarray:
+    """|PDE residual| (M,) at x (M, D) (the largest component for a system)."""
+    from pinnkan.jet import compute_jet
+
+    jet = compute_jet(
+        "autograd", model, x, problem.order, problem.coords, problem.fields, False, problem.hessian == "laplacian"
+    )
+    return problem.residual(x, jet).detach().reshape(len(x), -1).abs().amax(1).double().cpu().numpy()
 
 
 def solution_fields(problem, model, tracker, path: str | Path) -> None:
-    """Exact (or reference), predicted and |error| fields; a 2-D slice through the centre for D > 2."""
+    """Exact (or reference), predicted and |error| fields, or, with no solution known, predicted and
+    |residual|; a 2-D slice through the centre for D > 2. Nothing is drawn outside the domain."""
     pts, axes = _field_grid(problem, tracker)
     param = next(model.parameters())
     x = torch.as_tensor(pts, dtype=param.dtype, device=param.device)
+    known = tracker.measure in ("exact", "reference")
     with torch.no_grad():
         pred = model(x).double().cpu().numpy()
-        if problem.has_exact:
+        if tracker.measure == "exact":
             ref = problem.exact(x.double()).double().cpu().numpy()
-        else:
+        elif known:
             ref = tracker.u.double().cpu().numpy()
+    if not known:
+        ref = None
+        residual = _residual(problem, model, x)
     n_fields = len(problem.fields)
     if problem.dim == 1:
         fig, axs = plt.subplots(n_fields, 2, figsize=(10, 3.5 * n_fields), squeeze=False)
         order = np.argsort(pts[:, 0])
         for f, name in enumerate(problem.fields):
-            axs[f, 0].plot(pts[order, 0], ref[order, f], label="exact")
+            if known:
+                axs[f, 0].plot(pts[order, 0], ref[order, f], label="exact")
             axs[f, 0].plot(pts[order, 0], pred[order, f], "--", label="predicted")
             axs[f, 0].set(xlabel=axes[0], ylabel=name)
             axs[f, 0].legend()
-            axs[f, 1].semilogy(pts[order, 0], np.abs(pred - ref)[order, f] + 1e-300)
-            axs[f, 1].set(xlabel=axes[0], ylabel=f"|error| {name}")
+            err = np.abs(pred - ref)[order, f] if known else residual[order]
+            axs[f, 1].semilogy(pts[order, 0], err + 1e-300)
+            axs[f, 1].set(xlabel=axes[0], ylabel=f"|error| {name}" if known else "|residual|")
         save(fig, path)
         return
-    fig, axs = plt.subplots(n_fields, 3, figsize=(16, 4.2 * n_fields), squeeze=False)
-    ref_label = "exact" if problem.has_exact else "reference"
+    tri = _triangles(problem, pts)
+    columns = 3 if known else 2
+    fig, axs = plt.subplots(n_fields, columns, figsize=(5.4 * columns, 4.2 * n_fields), squeeze=False)
+    ref_label = "exact" if tracker.measure == "exact" else "reference"
     for f, name in enumerate(problem.fields):
-        vmin, vmax = ref[:, f].min(), ref[:, f].max()
-        for c, (title, vals) in enumerate(
-            [
+        if known:
+            panels = [
                 (f"{ref_label} {name}", ref[:, f]),
                 (f"predicted {name}", pred[:, f]),
                 (f"|error| {name}", np.abs(pred[:, f] - ref[:, f])),
             ]
-        ):
+            vmin, vmax = ref[:, f].min(), ref[:, f].max()
+        else:
+            panels = [(f"predicted {name}", pred[:, f]), ("|PDE residual| (no solution known)", residual)]
+            vmin, vmax = pred[:, f].min(), pred[:, f].max()
+        for c, (title, vals) in enumerate(panels):
             ax = axs[f, c]
-            kw = {"vmin": vmin, "vmax": vmax} if c < 2 else {}
-            im = ax.tripcolor(pts[:, 0], pts[:, 1], vals, shading="gouraud", cmap="viridis" if c < 2 else "magma", **kw)
+            field = c < columns - 1
+            kw = {"vmin": vmin, "vmax": vmax} if field else {}
+            im = ax.tripcolor(tri, vals, shading="gouraud", cmap="viridis" if field else "magma", **kw)
             fig.colorbar(im, ax=ax)
             ax.set(xlabel=axes[0], ylabel=axes[1], title=title)
-            ax.set_aspect("auto")
+            ax.set_aspect("equal" if problem.time is None else "auto")
     if problem.dim > 2:
         fig.suptitle(f"slice through the centre in ({axes[0]}, {axes[1]})")
     fig.tight_layout()

@@ -22,11 +22,37 @@ from typing import Any, ClassVar
 import numpy as np
 from torch import Tensor
 
-from pinnkan.conditions import RESERVED_NAMES, Condition, Derivative, Dirichlet, Initial, Periodic, condition_names
-from pinnkan.domain import Box, Domain
+from pinnkan.conditions import (
+    RESERVED_NAMES,
+    Condition,
+    Derivative,
+    Dirichlet,
+    Initial,
+    Neumann,
+    Periodic,
+    Robin,
+    condition_names,
+)
+from pinnkan.domains import Ball, Box, Disk, Domain, Polygon, SpaceTime
 from pinnkan.jet import Jet
 
-__all__ = ["Box", "Condition", "Derivative", "Dirichlet", "Domain", "Initial", "Periodic", "Problem", "validate"]
+__all__ = [
+    "Ball",
+    "Box",
+    "Condition",
+    "Derivative",
+    "Dirichlet",
+    "Disk",
+    "Domain",
+    "Initial",
+    "Neumann",
+    "Periodic",
+    "Polygon",
+    "Problem",
+    "Robin",
+    "SpaceTime",
+    "validate",
+]
 
 
 class Problem:
@@ -77,14 +103,16 @@ class Problem:
         """Computed reference solution on a tensor grid, for problems without an exact one.
 
         Returns the grid's axes (one 1-D array per coordinate, in ``coords`` order) and the
-        values, shape (len(axis_0), ..., len(axis_{D-1}), F). Cache it (pinnkan.cache).
+        values, shape (len(axis_0), ..., len(axis_{D-1}), F); NaN at grid points outside the domain.
+        Cache it (pinnkan.cache).
         """
         raise NotImplementedError
 
     def reference_test_set(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Test points (M, D), values (M, F) and gradients (M, D, F) from :meth:`reference`.
 
-        Gradients are second-order finite differences on the reference grid.
+        Gradients are second-order finite differences on the reference grid; grid points outside
+        the domain, or whose difference stencil leaves it, are left out.
         """
         axes, values = self.reference()
         mesh = np.meshgrid(*axes, indexing="ij")
@@ -92,11 +120,20 @@ class Problem:
         f = values.shape[-1]
         grads = np.gradient(values, *axes, axis=tuple(range(len(axes))), edge_order=2)
         grad = np.stack([g.reshape(-1, f) for g in grads], axis=1)
-        return x, values.reshape(-1, f), grad
+        u = values.reshape(-1, f)
+        keep = np.isfinite(u).all(1) & np.isfinite(grad).all((1, 2)) & self.domain.contains(x)
+        if keep.all():
+            return x, u, grad
+        return x[keep], u[keep], grad[keep]
 
     @property
     def has_exact(self) -> bool:
         return type(self).exact is not Problem.exact
+
+    @property
+    def has_reference(self) -> bool:
+        """A computed reference solution (:meth:`reference`) exists."""
+        return type(self).reference is not Problem.reference
 
     # --- derived ---------------------------------------------------------------
     @property
@@ -142,8 +179,13 @@ def validate(cls: type) -> list[str]:
         missing.append("residual(self, x, jet)")
     if not cls.conditions:
         missing.append("conditions")
-    if cls.exact is Problem.exact and cls.reference is Problem.reference:
-        missing.append("exact(self, x) or reference(self)")
+    if cls.exact is Problem.exact:
+        needs = [
+            n for n, c in zip(condition_names(tuple(cls.conditions or ())), cls.conditions or ())
+            if getattr(c, "uses_exact", False) and getattr(c, "value", 0) is None
+        ]
+        if needs:
+            missing.append(f"a value for condition(s) {', '.join(needs)} (or exact(self, x): they default to it)")
     if getattr(cls, "hessian", "diag") not in HESSIANS:
         missing.append(f"hessian one of {', '.join(HESSIANS)} (not {cls.hessian!r})")
     if cls.time is not None and cls.time not in cls.coords:

@@ -22,6 +22,7 @@ import torch
 from pinnkan import plots
 from pinnkan.errors import UserError
 from pinnkan.output import RunDir, atomic_write, write_csv, write_json
+from pinnkan.metrics import METRICS
 from pinnkan.solve import Solution, configure, load_problem, prepare, resume, train
 from pinnkan.surrogates import save_surrogate
 from pinnkan.training import signals, term_names
@@ -29,12 +30,13 @@ from pinnkan.training.checkpoint import FILENAME, Checkpointer, load_checkpoint
 
 # the fixed leading columns of history.csv; each condition's <name>_loss follows the groups
 HISTORY_HEAD = ("step", "phase", "wall_s", "params")
-ERROR_COLUMNS = ("mse", "rel_l2", "h1_mse", "rel_h1")
 
 
 def history_columns(solution: Solution) -> tuple[str, ...]:
-    extra = sorted({k for row in solution.history for k in row if k.startswith(tuple(f"{m}_" for m in ERROR_COLUMNS))})
-    return (*HISTORY_HEAD, *term_names(solution.problem), *ERROR_COLUMNS, *extra)
+    """The columns of history.csv: the head, the loss terms, the tracker's figures, per-field ones."""
+    keys = solution.tracker.keys
+    extra = sorted({k for row in solution.history for k in row if k.startswith(tuple(f"{m}_" for m in METRICS))})
+    return (*HISTORY_HEAD, *term_names(solution.problem), *keys, *extra)
 
 
 def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, Any]:
@@ -50,6 +52,8 @@ def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, A
         "wall_s": round(solution.train_s, 3),
         "total_s": round(total_s, 3),
         **solution.errors,
+        "error_measure": solution.tracker.measure,
+        "error_keys": list(solution.tracker.keys),
         "final_loss": solution.final_loss,
         "dtype": cfg["run"]["dtype"],
         "device": cfg["run"]["device"],
@@ -218,8 +222,9 @@ def load_run(path: str | Path) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
 
 def summary_line(m: dict[str, Any], out: str) -> str:
     grid = f" G={m['grid']}" if m.get("grid") else ""
+    shown = ("mse", "rel_l2", "rel_h1", "residual_mean", "residual_max", "bc_max")
+    figures = "".join(f"{k} {m[k]:.3e}, " for k in shown if isinstance(m.get(k), float))
     return (
         f"{m['problem']} {m['model']} {json.dumps(m['width']).replace(' ', '')}{grid}: {m['params']} params, "
-        f"mse {m['mse']:.3e}, rel_l2 {m['rel_l2']:.3e}, rel_h1 {m['rel_h1']:.3e}, "
-        f"{m['wall_s']:.1f} s training, status {m['status']} -> {out}"
+        f"{figures}{m['wall_s']:.1f} s training, status {m['status']} -> {out}"
     )

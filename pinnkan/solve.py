@@ -92,7 +92,8 @@ class Solution:
     """A trained surrogate and what is known about it.
 
     ``errors``: the final test-set figures (mse, rel_l2, h1_mse, rel_h1 and, with
-    several fields, each per field); ``history``: one dict per logged step (see
+    several fields, each per field; without a known solution the check-set residuals
+    residual_mean, residual_max, bc_mean, bc_max: ``tracker.measure`` says which); ``history``: one dict per logged step (see
     history.csv); ``status``: "ok", "diverged" or "interrupted"; ``stop_reasons``:
     why each phase ended; ``config``: every setting, resolved. After a divergence
     ``model`` is its last good state and ``errors`` are that state's.
@@ -240,6 +241,16 @@ def resume(checkpoint: dict[str, Any], callbacks: Sequence[Callback] = (), lr_sc
     return train(problem, model, cfg, callbacks, checkpoint, lr_scale)
 
 
+def make_tracker(problem: Problem, cfg: dict[str, dict[str, Any]], dtype=torch.float64, device="cpu") -> ErrorTracker:
+    """The run's error tracker: against ``data.reference`` when set, else the problem's own solution (or,
+    without one, its check-set residuals)."""
+    from pinnkan.reference_data import read_reference
+
+    path = cfg["data"].get("reference")
+    data = read_reference(path, problem) if path else None
+    return ErrorTracker(problem, dtype=dtype, device=device, reference_data=data)
+
+
 def train(
     problem: Problem,
     model: Surrogate | str,
@@ -262,7 +273,7 @@ def train(
     model, engine = prepare(problem, model, cfg)
     r = cfg["run"]
     dtype, device = TORCH_DTYPES[r["dtype"]], r["device"]
-    tracker = ErrorTracker(problem, dtype=dtype, device=device)
+    tracker = make_tracker(problem, cfg, dtype, device)
     if checkpoint is None:
         points = Collocation.sample(problem, cfg["data"], r["seed"], dtype, device)
     else:

@@ -1,0 +1,92 @@
+"""Reference data a user brings instead of an exact solution: ``--reference FILE``.
+
+A CSV with a header, or an NPZ with one 1-D array per column, naming every
+coordinate and every field of the problem (``x, y, u``); gradient columns
+``d<field>_d<coord>`` (as ``pinnkan eval`` writes them) are optional, all or
+none, and give the H1-type errors. Other columns are ignored, so an eval table
+can serve as reference for another run. Points outside the domain are refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pinnkan.errors import UserError
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """Points x (M, D), values u (M, F) and, when given, gradients grad (M, D, F)."""
+
+    x: np.ndarray
+    u: np.ndarray
+    grad: np.ndarray | None
+
+
+def _columns(path: Path) -> dict[str, np.ndarray]:
+    """Every named column of a CSV (with header) or NPZ (1-D arrays) as float64."""
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            return {k: np.asarray(z[k], dtype=np.float64) for k in z.files if np.ndim(z[k]) == 1}
+    if suffix not in (".csv", ".txt"):
+        raise UserError(f"--reference {str(path)!r}: give a .csv (with a header) or .npz file")
+    rows = [r for r in csv.reader(io.StringIO(path.read_text())) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise UserError(f"--reference {str(path)!r} is empty")
+    header = [c.strip() for c in rows[0]]
+    try:
+        body = np.array([[float(c) for c in r] for r in rows[1:]], dtype=np.float64).reshape(-1, len(header))
+    except ValueError:
+        raise UserError(f"--reference {str(path)!r}: every row after the header must be {len(header)} numbers") from None
+    return {name: body[:, k] for k, name in enumerate(header)}
+
+
+def read_reference(path: str | Path, problem) -> ReferenceData:
+    """The reference data in ``path`` for ``problem`` (its coords and fields); a UserError for bad input."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"--reference {str(p)!r}: no such file")
+    try:
+        cols = _columns(p)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--reference {str(p)!r} cannot be read: {str(exc).splitlines()[0]}") from None
+    coords, fields = tuple(problem.coords), tuple(problem.fields)
+    missing = [c for c in (*coords, *fields) if c not in cols]
+    if missing:
+        raise UserError(
+            f"--reference {str(p)!r}: columns {', '.join(cols) or 'none'} lack {', '.join(missing)} "
+            f"(the problem's coords {', '.join(coords)} and fields {', '.join(fields)})"
+        )
+    x = np.stack([cols[c] for c in coords], axis=1)
+    u = np.stack([cols[f] for f in fields], axis=1)
+    if len(x) == 0:
+        raise UserError(f"--reference {str(p)!r} holds no points")
+    grad_names = [f"d{f}_d{c}" for f in fields for c in coords]
+    present = [g for g in grad_names if g in cols]
+    if present and len(present) != len(grad_names):
+        lacking = [g for g in grad_names if g not in cols]
+        raise UserError(f"--reference {str(p)!r}: gradient columns are all or none; lacking {', '.join(lacking)}")
+    grad = None
+    if present:
+        grad = np.stack([np.stack([cols[f"d{f}_d{c}"] for f in fields], axis=1) for c in coords], axis=1)
+    finite = np.isfinite(x).all(1) & np.isfinite(u).all(1)
+    if grad is not None:
+        finite &= np.isfinite(grad).all((1, 2))
+    if not finite.all():
+        raise UserError(
+            f"--reference {str(p)!r}: {int((~finite).sum())} row(s) with NaN or infinite entries "
+            f"(first at data row {int(np.argmin(finite))})"
+        )
+    outside = ~problem.domain.contains(x)
+    if outside.any():
+        raise UserError(
+            f"--reference {str(p)!r}: {int(outside.sum())} point(s) lie outside the problem's domain "
+            f"(first at data row {int(np.argmax(outside))}); refused"
+        )
+    return ReferenceData(x, u, grad)
