@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pinnkan.problem import Problem
 
 ValueFn = Callable[[Any, Tensor], Tensor]
-Value = Union[ValueFn, float, None]
+Value = ValueFn | float | None
 BoundaryPredicate = Callable[[np.ndarray], np.ndarray]
 
 

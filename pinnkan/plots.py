@@ -12,7 +12,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
 from matplotlib.tri import Triangulation  # noqa: E402
 
 from pinnkan.metrics import ALL_METRICS  # noqa: E402

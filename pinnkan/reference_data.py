@@ -43,7 +43,9 @@ def _columns(path: Path) -> dict[str, np.ndarray]:
     try:
         body = np.array([[float(c) for c in r] for r in rows[1:]], dtype=np.float64).reshape(-1, len(header))
     except ValueError:
-        raise UserError(f"--reference {str(path)!r}: every row after the header must be {len(header)} numbers") from None
+        raise UserError(
+            f"--reference {str(path)!r}: every row after the header must be {len(header)} numbers"
+        ) from None
     return {name: body[:, k] for k, name in enumerate(header)}
 
 

@@ -21,8 +21,8 @@ import torch
 
 from pinnkan import plots
 from pinnkan.errors import UserError
-from pinnkan.output import RunDir, atomic_write, write_csv, write_json
 from pinnkan.metrics import METRICS
+from pinnkan.output import RunDir, atomic_write, write_csv, write_json
 from pinnkan.solve import Solution, configure, load_problem, prepare, resume, train
 from pinnkan.surrogates import save_surrogate
 from pinnkan.training import signals, term_names

@@ -93,9 +93,9 @@ class Solution:
 
     ``errors``: the final test-set figures (mse, rel_l2, h1_mse, rel_h1 and, with
     several fields, each per field; without a known solution the check-set residuals
-    residual_mean, residual_max, bc_mean, bc_max: ``tracker.measure`` says which); ``history``: one dict per logged step (see
-    history.csv); ``status``: "ok", "diverged" or "interrupted"; ``stop_reasons``:
-    why each phase ended; ``config``: every setting, resolved. After a divergence
+    residual_mean, residual_max, bc_mean, bc_max: ``tracker.measure`` says which);
+    ``history``: one dict per logged step (see history.csv); ``status``: "ok",
+    "diverged" or "interrupted"; ``stop_reasons``: why each phase ended; ``config``: every setting, resolved. After a divergence
     ``model`` is its last good state and ``errors`` are that state's.
     """
 

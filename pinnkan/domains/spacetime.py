@@ -57,7 +57,8 @@ class SpaceTime(Domain):
         e_t = x.new_zeros(n, self.dim)
         e_t[:, -1] = 1.0
         t0, t1 = self.interval
-        gaps = torch.stack([self.space.signed_distance(x[:, :-1]).abs(), (x[:, -1] - t0).abs(), (x[:, -1] - t1).abs()], 1)
+        lateral_gap = self.space.signed_distance(x[:, :-1]).abs()
+        gaps = torch.stack([lateral_gap, (x[:, -1] - t0).abs(), (x[:, -1] - t1).abs()], 1)
         return pick_rows(torch.stack([lateral, -e_t, e_t], dim=1), gaps.argmin(1))
 
     def _caps(self, coords: Sequence[str]) -> tuple[str, str]:
