@@ -95,8 +95,9 @@ class Solution:
     several fields, each per field; without a known solution the check-set residuals
     residual_mean, residual_max, bc_mean, bc_max: ``tracker.measure`` says which);
     ``history``: one dict per logged step (see history.csv); ``status``: "ok",
-    "diverged" or "interrupted"; ``stop_reasons``: why each phase ended; ``config``: every setting, resolved. After a divergence
-    ``model`` is its last good state and ``errors`` are that state's.
+    "diverged" or "interrupted"; ``stop_reasons``: why each phase ended; ``config``:
+    every setting, resolved. After a divergence ``model`` is its last good state and
+    ``errors`` are that state's.
     """
 
     problem: Problem

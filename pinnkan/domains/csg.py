@@ -65,8 +65,11 @@ class SetOperation(Domain):
 
     def _raw(self, coords: Sequence[str], part: str, n: int, seed: int) -> BoundarySample:
         """n candidates of a part from the operands that have it, split by their own measure."""
-        owners = [(op, flip) for op, flip in ((self.first, False), (self.second, self.flip_second))
-                  if part in op.parts(coords)]
+        owners = [
+            (op, flip)
+            for op, flip in ((self.first, False), (self.second, self.flip_second))
+            if part in op.parts(coords)
+        ]
         if not owners:
             raise ValueError(f"no boundary part {part!r}; this domain has {', '.join(self.parts(coords))}")
         measure = np.array([op.part_measure(coords, part) for op, _ in owners])
