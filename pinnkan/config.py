@@ -114,6 +114,12 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
             "the best (a KAN: the sparsest within 4x of the lowest loss) "
             "(default: 16 for a model of at most 100 parameters, else 1)",
         ),
+        "resample": Key(
+            "str",
+            "none",
+            ("none", "rad"),
+            help="rad: redraw the interior points by the PDE residual at each grid stage after the first",
+        ),
         "divergence_factor": Key(
             "float", 1e8, check=_non_negative, help="diverged when the loss exceeds this times its best (0: off)"
         ),
@@ -312,7 +318,10 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
     if train["alpha"] is None:
         train["alpha"] = float(pd.get("alpha", FALLBACK["alpha"]))
     if data.get("reference"):  # kept absolute so that a resumed or evaluated run finds it from anywhere
+        from pinnkan.reference_data import read_reference
+
         data["reference"] = str(Path(data["reference"]).expanduser().resolve())
+        read_reference(data["reference"], problem)  # bad data is refused now, before anything starts
 
     if model["width"] is None:
         hidden = pd.get(f"{kind}_hidden", surrogate.default_hidden)

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.tri import Triangulation  # noqa: E402
 
 from pinnkan.metrics import ALL_METRICS  # noqa: E402
@@ -60,19 +61,30 @@ def loss_curves(runs: dict[str, Sequence[dict[str, Any]]], path: str | Path) -> 
     save(fig, path)
 
 
-def _field_grid(problem, tracker) -> tuple[np.ndarray, list[str]]:
-    """Points (M, D) on which to draw the solution, and the names of the drawn axes: the test grid in 1-D
-    and 2-D, else a 101 x 101 slice through the centre of the bounding box in the first two coordinates."""
+def _slices(problem, tracker) -> list[tuple[str, np.ndarray]]:
+    """(title, points (M, D)) of each picture to draw: the test grid in 1-D and 2-D; for D > 2 a 101 x 101
+    grid in the first two coordinates through the centre of the bounding box, at the start, middle and end
+    time for a problem with time, kept where inside the domain."""
     d = problem.dim
     if d <= 2:
         if tracker.measure in ("exact", "reference"):
-            return tracker.x.detach().cpu().double().numpy(), list(problem.coords[:2])
-        return problem.test_points(), list(problem.coords[:2])
+            return [("", tracker.x.detach().cpu().double().numpy())]
+        return [("", problem.test_points())]
     lo, hi = problem.domain.bounds()
     a, b = np.meshgrid(np.linspace(lo[0], hi[0], 101), np.linspace(lo[1], hi[1], 101), indexing="ij")
-    pts = np.tile((lo + hi) / 2, (a.size, 1))
-    pts[:, 0], pts[:, 1] = a.ravel(), b.ravel()
-    return pts[problem.domain.contains(pts)], list(problem.coords[:2])
+    base = np.tile((lo + hi) / 2, (a.size, 1))
+    base[:, 0], base[:, 1] = a.ravel(), b.ravel()
+    others = [c for c in problem.coords[2:] if c != problem.time]
+    centre = f" ({', '.join(f'{c} at the centre' for c in others)})" if others else ""
+    if problem.time is None:
+        return [(f"slice{centre}", base[problem.domain.contains(base)])]
+    k = problem.coords.index(problem.time)
+    out = []
+    for t in (lo[k], (lo[k] + hi[k]) / 2, hi[k]):
+        pts = base.copy()
+        pts[:, k] = t
+        out.append((f"{problem.time} = {t:.3g}{centre}", pts[problem.domain.contains(pts)]))
+    return out
 
 
 def _triangles(problem, pts: np.ndarray) -> Triangulation:
@@ -96,22 +108,16 @@ def _residual(problem, model, x: torch.Tensor) -> np.ndarray:
 
 def solution_fields(problem, model, tracker, path: str | Path) -> None:
     """Exact (or reference), predicted and |error| fields, or, with no solution known, predicted and
-    |residual|; a 2-D slice through the centre for D > 2. Nothing is drawn outside the domain."""
-    pts, axes = _field_grid(problem, tracker)
+    |residual|; 2-D slices for D > 2 (snapshots in time for a problem with time). Nothing is drawn
+    outside the domain."""
+    slices = _slices(problem, tracker)
+    axes = list(problem.coords[:2])
     param = next(model.parameters())
-    x = torch.as_tensor(pts, dtype=param.dtype, device=param.device)
     known = tracker.measure in ("exact", "reference")
-    with torch.no_grad():
-        pred = model(x).double().cpu().numpy()
-        if tracker.measure == "exact":
-            ref = problem.exact(x.double()).double().cpu().numpy()
-        elif known:
-            ref = tracker.u.double().cpu().numpy()
-    if not known:
-        ref = None
-        residual = _residual(problem, model, x)
     n_fields = len(problem.fields)
     if problem.dim == 1:
+        pts = slices[0][1]
+        pred, ref, residual = _values(problem, model, tracker, pts, param, known)
         fig, axs = plt.subplots(n_fields, 2, figsize=(10, 3.5 * n_fields), squeeze=False)
         order = np.argsort(pts[:, 0])
         for f, name in enumerate(problem.fields):
@@ -125,30 +131,52 @@ def solution_fields(problem, model, tracker, path: str | Path) -> None:
             axs[f, 1].set(xlabel=axes[0], ylabel=f"|error| {name}" if known else "|residual|")
         save(fig, path)
         return
-    tri = _triangles(problem, pts)
     columns = 3 if known else 2
-    fig, axs = plt.subplots(n_fields, columns, figsize=(5.4 * columns, 4.2 * n_fields), squeeze=False)
+    rows = n_fields * len(slices)
+    fig, axs = plt.subplots(rows, columns, figsize=(5.4 * columns, 4.2 * rows), squeeze=False)
     ref_label = "exact" if tracker.measure == "exact" else "reference"
-    for f, name in enumerate(problem.fields):
-        if known:
-            panels = [
-                (f"{ref_label} {name}", ref[:, f]),
-                (f"predicted {name}", pred[:, f]),
-                (f"|error| {name}", np.abs(pred[:, f] - ref[:, f])),
-            ]
-            vmin, vmax = ref[:, f].min(), ref[:, f].max()
-        else:
-            panels = [(f"predicted {name}", pred[:, f]), ("|PDE residual| (no solution known)", residual)]
-            vmin, vmax = pred[:, f].min(), pred[:, f].max()
-        for c, (title, vals) in enumerate(panels):
-            ax = axs[f, c]
-            field = c < columns - 1
-            kw = {"vmin": vmin, "vmax": vmax} if field else {}
-            im = ax.tripcolor(tri, vals, shading="gouraud", cmap="viridis" if field else "magma", **kw)
-            fig.colorbar(im, ax=ax)
-            ax.set(xlabel=axes[0], ylabel=axes[1], title=title)
-            ax.set_aspect("equal" if problem.time is None else "auto")
-    if problem.dim > 2:
-        fig.suptitle(f"slice through the centre in ({axes[0]}, {axes[1]})")
+    for s_i, (where, pts) in enumerate(slices):
+        pred, ref, residual = _values(problem, model, tracker, pts, param, known)
+        tri = _triangles(problem, pts)
+        suffix = f", {where}" if where else ""
+        for f, name in enumerate(problem.fields):
+            row = s_i * n_fields + f
+            if known:
+                panels = [
+                    (f"{ref_label} {name}", ref[:, f]),
+                    (f"predicted {name}", pred[:, f]),
+                    (f"|error| {name}", np.abs(pred[:, f] - ref[:, f])),
+                ]
+                vmin, vmax = ref[:, f].min(), ref[:, f].max()
+            else:
+                panels = [(f"predicted {name}", pred[:, f]), ("|PDE residual| (no solution known)", residual)]
+                vmin, vmax = pred[:, f].min(), pred[:, f].max()
+            for c, (title, vals) in enumerate(panels):
+                ax = axs[row, c]
+                field = c < columns - 1
+                if field:
+                    kw = {"vmin": vmin, "vmax": vmax}
+                elif not known:  # residuals span decades: corners and rims against the bulk
+                    top = max(float(vals.max()), 1e-300)
+                    kw = {"norm": LogNorm(vmin=max(float(vals.min()), top * 1e-8, 1e-300), vmax=top)}
+                else:
+                    kw = {}
+                im = ax.tripcolor(tri, vals, shading="gouraud", cmap="viridis" if field else "magma", **kw)
+                fig.colorbar(im, ax=ax)
+                ax.set(xlabel=axes[0], ylabel=axes[1], title=title + suffix)
+                ax.set_aspect("equal" if problem.time not in axes else "auto")
     fig.tight_layout()
     save(fig, path)
+
+
+def _values(problem, model, tracker, pts: np.ndarray, param, known: bool):
+    """Prediction (M, F), the solution (M, F) where known (else None) and |residual| (M,) where not."""
+    x = torch.as_tensor(pts, dtype=param.dtype, device=param.device)
+    with torch.no_grad():
+        pred = model(x).double().cpu().numpy()
+    if tracker.measure == "exact":
+        with torch.no_grad():
+            return pred, problem.exact(x.double()).double().cpu().numpy(), None
+    if known:  # a computed reference: drawn on its own test points (1-D and 2-D only)
+        return pred, tracker.u.double().cpu().numpy(), None
+    return pred, None, _residual(problem, model, x)

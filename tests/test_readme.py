@@ -59,3 +59,14 @@ def test_architecture_examples_run(monkeypatch):
     x = torch.as_tensor(pin.points(problem, 10, 0))
     jet = autograd_jet(problem.exact, x, 0, problem.coords, problem.fields)
     assert x.shape == (1, 2) and abs(float(pin.residual(problem, x, jet).detach())) < 1e-12
+
+
+def test_readme_shows_the_example_problem_file():
+    """The plate-with-hole block of the README is the class in examples/plate_with_hole.py."""
+    text = README.read_text()
+    block = text[text.index("class PlateWithHole") :].split("```")[0]
+    example = (README.parent / "examples" / "plate_with_hole.py").read_text()
+    for line in block.splitlines():
+        code = line.split("  #")[0].rstrip()
+        if code.strip():
+            assert code in example, code

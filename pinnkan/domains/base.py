@@ -56,7 +56,8 @@ def as_tensor(x: np.ndarray | Tensor) -> Tensor:
 
 def pick_rows(options: Tensor, index: Tensor) -> Tensor:
     """options (N, K, D), index (N,) long -> options[i, index[i]] (N, D), by a one-hot product (vmap-safe)."""
-    onehot = torch.nn.functional.one_hot(index, options.shape[1]).to(options.dtype)
+    # a comparison, not F.one_hot: that checks its input's range, which vmap cannot trace
+    onehot = (index[:, None] == torch.arange(options.shape[1], device=index.device)).to(options.dtype)
     return (onehot.unsqueeze(-1) * options).sum(1)
 
 

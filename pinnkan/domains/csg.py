@@ -31,6 +31,7 @@ class SetOperation(Domain):
     first: Domain
     second: Domain
     flip_second = False  # the second operand's normals point into the result (difference)
+    can_be_empty = True  # a union of two shapes never is
 
     def __post_init__(self) -> None:
         if not (isinstance(self.first, Domain) and isinstance(self.second, Domain)):
@@ -39,8 +40,10 @@ class SetOperation(Domain):
             raise ValueError(
                 f"{type(self).__name__}: operands of dimension {self.first.dim} and {self.second.dim} differ"
             )
-        if self.fill == 0.0:
-            raise ValueError(f"{type(self).__name__}: the result is empty (nothing of either operand is left)")
+        if self.can_be_empty and self.fill == 0.0:
+            raise ValueError(
+                f"{type(self).__name__}: the result is empty (no point of 2^16 over its bounding box is inside)"
+            )
 
     @property
     def dim(self) -> int:
@@ -114,6 +117,8 @@ class SetOperation(Domain):
 @dataclass(frozen=True, eq=False)
 class Union(SetOperation):
     """Points in either operand (``a | b``)."""
+
+    can_be_empty = False
 
     def _combine(self, a: Tensor, b: Tensor) -> Tensor:
         return torch.minimum(a, b)

@@ -15,6 +15,7 @@ from pinnkan.training.grid import GridExtension
 from pinnkan.training.history import HistoryLogger, Progress
 from pinnkan.training.loss import Collocation, PINNLoss
 from pinnkan.training.phase import Phase
+from pinnkan.training.resample import ResidualResampling
 from pinnkan.training.schedule import Stage, plan
 from pinnkan.training.state import TrainState
 from pinnkan.training.stopping import Divergence, Stall, StopOnSignal, TimeBudget
@@ -35,7 +36,10 @@ class Outcome:
 def default_callbacks(cfg: dict[str, dict[str, Any]], tracker: ErrorTracker | None) -> list[Callback]:
     """The callbacks every run has, in order: grid extension, stopping rules, history, progress."""
     t, r = cfg["train"], cfg["run"]
-    out: list[Callback] = [GridExtension(), Divergence(t["divergence_factor"]), Stall(t["tolerance"])]
+    out: list[Callback] = []
+    if t.get("resample", "none") == "rad":  # before the grid extension, which fits the new points
+        out.append(ResidualResampling(r["seed"], cfg["data"]["sampling"]))
+    out += [GridExtension(), Divergence(t["divergence_factor"]), Stall(t["tolerance"])]
     out += [TimeBudget(t["max_time"]), StopOnSignal(), HistoryLogger(r["log_every"])]
     if r["progress"]:
         out.append(Progress())
