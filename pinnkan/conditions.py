@@ -105,8 +105,9 @@ class Condition:
 
 
 @dataclass
-class Dirichlet(Condition):
-    """u = value on ``faces`` (default: the exact solution on the whole boundary)."""
+class OnBoundary(Condition):
+    """A condition at points of named boundary parts (``faces``, narrowed by ``where``) with a target
+    ``value``: what Dirichlet, Initial, Derivative, Neumann and Robin share."""
 
     faces: tuple[str, ...] = ("all",)
     value: Value = None
@@ -114,13 +115,25 @@ class Dirichlet(Condition):
     weight: float = 1.0
     name: str = ""
     where: BoundaryPredicate | None = None
-    uses_exact: ClassVar[bool] = True
 
     def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
         return sample_faces(self, problem, n, seed, self.faces)
 
+    def minus_value(self, problem: Problem, x: Tensor, lhs: Tensor) -> Tensor:
+        """lhs - value at x; a value left out is the exact solution where ``uses_exact``, else 0."""
+        if self.value is None and not self.uses_exact:
+            return lhs
+        return lhs - evaluate_value(self.value, problem, x, lhs)
+
+
+@dataclass
+class Dirichlet(OnBoundary):
+    """u = value on ``faces`` (default: the exact solution on the whole boundary)."""
+
+    uses_exact: ClassVar[bool] = True
+
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
-        return jet.value - evaluate_value(self.value, problem, x, jet.value)
+        return self.minus_value(problem, x, jet.value)
 
 
 @dataclass
@@ -135,70 +148,41 @@ class Initial(Dirichlet):
 
 
 @dataclass
-class Derivative(Condition):
-    """d u / d coord = value on ``faces`` (Neumann on a box face, initial rate on 't-')."""
+class Derivative(OnBoundary):
+    """d u / d coord = value (default 0) on ``faces`` (Neumann on a box face, initial rate on 't-')."""
 
     coord: str = "x"
-    faces: tuple[str, ...] = ("all",)
-    value: Value = None
-    kind: str = "bc"
     order: int = 1
-    weight: float = 1.0
-    name: str = ""
-    where: BoundaryPredicate | None = None
 
     def default_name(self) -> str:
         return f"derivative_{self.coord}"
 
-    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
-        return sample_faces(self, problem, n, seed, self.faces)
-
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
-        du = jet.grad[:, problem.coords.index(self.coord)]
-        return du if self.value is None else du - evaluate_value(self.value, problem, x, du)
+        return self.minus_value(problem, x, jet.grad[:, problem.coords.index(self.coord)])
 
 
 @dataclass
-class Neumann(Condition):
+class Neumann(OnBoundary):
     """du/dn = value (default 0) on ``faces``, n the domain's outward unit normal."""
 
-    faces: tuple[str, ...] = ("all",)
-    value: Value = None
-    kind: str = "bc"
     order: int = 1
-    weight: float = 1.0
-    name: str = ""
-    where: BoundaryPredicate | None = None
-
-    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
-        return sample_faces(self, problem, n, seed, self.faces)
 
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
-        dn = normal_derivative(problem, x, jet)
-        return dn if self.value is None else dn - evaluate_value(self.value, problem, x, dn)
+        return self.minus_value(problem, x, normal_derivative(problem, x, jet))
 
 
 @dataclass
-class Robin(Condition):
+class Robin(OnBoundary):
     """a u + b du/dn = value (default 0) on ``faces``; a and b constants or functions ``(problem, x) -> (n,)``."""
 
     a: Value = 1.0
     b: Value = 1.0
-    faces: tuple[str, ...] = ("all",)
-    value: Value = None
-    kind: str = "bc"
     order: int = 1
-    weight: float = 1.0
-    name: str = ""
-    where: BoundaryPredicate | None = None
-
-    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
-        return sample_faces(self, problem, n, seed, self.faces)
 
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
         u, dn = jet.value, normal_derivative(problem, x, jet)
         lhs = evaluate_value(self.a, problem, x, u) * u + evaluate_value(self.b, problem, x, dn) * dn
-        return lhs if self.value is None else lhs - evaluate_value(self.value, problem, x, lhs)
+        return self.minus_value(problem, x, lhs)
 
 
 @dataclass

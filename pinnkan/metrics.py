@@ -48,6 +48,18 @@ def error_metrics(pred: Tensor, grad_pred: Tensor, u: Tensor, grad_u: Tensor) ->
     }
 
 
+def pde_residual(problem, model, x: Tensor, engine: str, chunk: int = 8192) -> Tensor:
+    """|PDE residual| (M,) of ``model`` at x (M, D), the largest component for a system; in chunks of
+    ``chunk`` points, detached."""
+    lap = problem.hessian == "laplacian"
+    out = []
+    for start in range(0, x.shape[0], chunk):
+        xc = x[start : start + chunk]
+        jet = compute_jet(engine, model, xc, problem.order, problem.coords, problem.fields, False, lap)
+        out.append(problem.residual(xc, jet).detach().reshape(len(xc), -1).abs().amax(1))
+    return torch.cat(out)
+
+
 def check_exact(problem, x: Tensor) -> None:
     """The exact solution must be a finite (M, F) tensor at the test points x (M, D)."""
     from pinnkan.errors import UserError
@@ -132,13 +144,7 @@ class ErrorTracker:
     def residuals(self, model, engine: str) -> dict[str, float]:
         """residual_mean/max of |PDE residual| on the check set and bc_mean/max over every condition's."""
         p = self.problem
-        lap = p.hessian == "laplacian"
-        res = []
-        for start in range(0, self.x.shape[0], self.chunk):
-            x = self.x[start : start + self.chunk]
-            jet = compute_jet(engine, model, x, p.order, p.coords, p.fields, create_graph=False, laplacian=lap)
-            res.append(p.residual(x, jet).detach().reshape(-1).abs())
-        r = torch.cat(res)
+        r = pde_residual(p, model, self.x, engine, self.chunk)
         cond = []
         for c, x in zip(p.conditions, self.check_points):
             jet = compute_jet(engine, model, x, c.order, p.coords, p.fields, create_graph=False)

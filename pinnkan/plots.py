@@ -15,7 +15,7 @@ import torch  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.tri import Triangulation  # noqa: E402
 
-from pinnkan.metrics import ALL_METRICS  # noqa: E402
+from pinnkan.metrics import ALL_METRICS, pde_residual  # noqa: E402
 from pinnkan.output import atomic_write  # noqa: E402
 
 LOSS_KEYS = ("loss", "pde_loss", "bc_loss", "ic_loss")
@@ -96,16 +96,6 @@ def _triangles(problem, pts: np.ndarray) -> Triangulation:
     return tri
 
 
-def _residual(problem, model, x: torch.Tensor) -> np.ndarray:
-    """|PDE residual| (M,) at x (M, D) (the largest component for a system)."""
-    from pinnkan.jet import compute_jet
-
-    jet = compute_jet(
-        "autograd", model, x, problem.order, problem.coords, problem.fields, False, problem.hessian == "laplacian"
-    )
-    return problem.residual(x, jet).detach().reshape(len(x), -1).abs().amax(1).double().cpu().numpy()
-
-
 def solution_fields(problem, model, tracker, path: str | Path) -> None:
     """Exact (or reference), predicted and |error| fields, or, with no solution known, predicted and
     |residual|; 2-D slices for D > 2 (snapshots in time for a problem with time). Nothing is drawn
@@ -179,4 +169,4 @@ def _values(problem, model, tracker, pts: np.ndarray, param, known: bool):
             return pred, problem.exact(x.double()).double().cpu().numpy(), None
     if known:  # a computed reference: drawn on its own test points (1-D and 2-D only)
         return pred, tracker.u.double().cpu().numpy(), None
-    return pred, None, _residual(problem, model, x)
+    return pred, None, pde_residual(problem, model, x, "autograd").double().cpu().numpy()

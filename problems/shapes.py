@@ -48,8 +48,8 @@ def lshape_five_point(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def lshape_reference(n: int = 1000, every: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """The five-point solutions for n and n/2 with Richardson's step for their h^(4/3) error, on every
-    ``every``-th node of the fine grid. Its own error (the step from n/2 to n against n to 2n, measured:
-    relative L2 2e-5 at n = 512) is far below the PINN's."""
+    ``every``-th node of the fine grid. Its own error is far below the PINN's: successive corrected solutions
+    differ by relative L2 2.0e-5 (n = 256 to 512) and 6.0e-6 (512 to 1024), `python scripts/lshape_reference.py`."""
     axis, fine = lshape_five_point(n)
     _, coarse = lshape_five_point(n // 2)
     fine_on_coarse = fine[::2, ::2]

@@ -54,6 +54,13 @@ def as_tensor(x: np.ndarray | Tensor) -> Tensor:
     return x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float64))
 
 
+def split_by_measure(n: int, measure: np.ndarray) -> np.ndarray:
+    """n split over pieces in proportion to ``measure`` (K,): floors, the remainder one each to the first."""
+    counts = np.floor(n * measure / max(float(measure.sum()), 1e-300)).astype(int)
+    counts[: n - counts.sum()] += 1
+    return counts
+
+
 def pick_rows(options: Tensor, index: Tensor) -> Tensor:
     """options (N, K, D), index (N,) long -> options[i, index[i]] (N, D), by a one-hot product (vmap-safe)."""
     # a comparison, not F.one_hot: that checks its input's range, which vmap cannot trace
@@ -207,8 +214,7 @@ class Domain(ABC):
             measure = np.array([self.part_measure(coords, p) for p in names])
             if measure.sum() <= 0:
                 raise ValueError(f"boundary part(s) {', '.join(names)} have nothing left in this domain")
-            counts = np.floor(n * measure / measure.sum()).astype(int)
-            counts[: n - counts.sum()] += 1
+            counts = split_by_measure(n, measure)
         samples = [
             self.sample_part(coords, name, int(m), seed + 7919 * (i + 1))
             for i, (name, m) in enumerate(zip(names, counts))

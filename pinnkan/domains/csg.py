@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pinnkan.domains.base import MAX_DRAW, BoundarySample, Domain, as_tensor, pick_rows
+from pinnkan.domains.base import MAX_DRAW, BoundarySample, Domain, as_tensor, pick_rows, split_by_measure
 
 # candidate boundary points per part drawn to estimate how much of it survives
 MEASURE_DRAW = 2**14
@@ -76,8 +76,7 @@ class SetOperation(Domain):
         if not owners:
             raise ValueError(f"no boundary part {part!r}; this domain has {', '.join(self.parts(coords))}")
         measure = np.array([op.part_measure(coords, part) for op, _ in owners])
-        counts = np.floor(n * measure / max(measure.sum(), 1e-300)).astype(int)
-        counts[: n - counts.sum()] += 1
+        counts = split_by_measure(n, measure)
         out = []
         for i, ((op, flip), m) in enumerate(zip(owners, counts)):
             if m > 0:

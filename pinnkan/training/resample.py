@@ -13,10 +13,12 @@ like the first ones.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
-from pinnkan.jet import compute_jet
+from pinnkan.metrics import pde_residual
 from pinnkan.training.callback import Callback
 from pinnkan.training.state import TrainState
 
@@ -41,22 +43,13 @@ class ResidualResampling(Callback):
     def on_stage_start(self, state: TrainState) -> None:
         if state.stage == 0:
             return
-        import time
-
         tic = time.perf_counter()
         p, points = state.problem, state.loss.points
         n = points.interior.shape[0]
         stage_seed = self.seed + 7_777 * state.stage
         pool_np = p.interior(POOL_FACTOR * n, stage_seed, self.sampling)
         pool = torch.as_tensor(pool_np, dtype=points.interior.dtype, device=points.interior.device)
-        res = []
-        for start in range(0, len(pool), 8192):
-            x = pool[start : start + 8192]
-            jet = compute_jet(
-                state.loss.engine, state.model, x, p.order, p.coords, p.fields, False, p.hessian == "laplacian"
-            )
-            res.append(p.residual(x, jet).detach().reshape(len(x), -1).abs().amax(1).double().cpu().numpy())
-        weights = rad_weights(np.concatenate(res))
+        weights = rad_weights(pde_residual(p, state.model, pool, state.loss.engine).double().cpu().numpy())
         rows = np.random.default_rng(stage_seed).choice(len(pool), size=n, replace=False, p=weights)
         points.interior = pool[np.sort(rows)]
         state.train_s += time.perf_counter() - tic
