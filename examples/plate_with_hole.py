@@ -19,7 +19,6 @@ class PlateWithHole(Problem):
     coords = ("x", "y")
     domain = Box((-1.0, -1.0), (1.0, 1.0)) - Disk((0.3, 0.2), 0.4, name="hole")
     conditions = (Dirichlet(faces=("x-", "x+", "y-", "y+"), value=0.0), Neumann(faces=("hole",)))
-    hessian = "laplacian"  # the residual needs only the Laplacian
     defaults = {"n_interior": 4000, "n_boundary": 800, "optimizer": "adam+lm", "steps": 30}
 
     def residual(self, x, jet):

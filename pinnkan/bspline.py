@@ -1,4 +1,4 @@
-"""B-spline bases of order k on a knot vector, with first and second derivatives.
+"""B-spline bases of order k on a knot vector, with their derivatives of any order.
 
 Two evaluations of the same functions:
 
@@ -51,8 +51,8 @@ def _derivative(lower: Tensor, knots: Tensor, p: int) -> Tensor:
 def basis(x: Tensor, knots: Tensor, k: int, order: int = 0) -> list[Tensor]:
     """All G + k bases of order k at x, and their derivatives up to ``order``.
 
-    x: (N, in); knots: (in, G + 2k + 1). Returns [B, B', B''][: order + 1],
-    each (N, in, G + k).
+    x: (N, in); knots: (in, G + 2k + 1). Returns [B, B', ..., B^(order)],
+    each (N, in, G + k); derivatives of order above k are 0.
     """
     xe = x.unsqueeze(-1)
     t = knots.unsqueeze(0)
@@ -63,13 +63,14 @@ def basis(x: Tensor, knots: Tensor, k: int, order: int = 0) -> list[Tensor]:
         right = (t[..., p + 1 :] - xe) / _spacing(knots, p)[:, 1:] * b[..., 1:]
         levels.append(left + right)
     out = [levels[k]]
-    if order >= 1:
-        out.append(_derivative(levels[k - 1], knots, k) if k >= 1 else torch.zeros_like(levels[k]))
-    if order >= 2:
-        if k >= 2:
-            out.append(_derivative(_derivative(levels[k - 2], knots, k - 1), knots, k))
-        else:
+    for j in range(1, order + 1):
+        if j > k:  # a degree-k spline's higher derivatives vanish between knots
             out.append(torch.zeros_like(levels[k]))
+            continue
+        d = levels[k - j]
+        for p in range(k - j + 1, k + 1):
+            d = _derivative(d, knots, p)
+        out.append(d)
     return out
 
 
@@ -78,7 +79,7 @@ def local_basis(x: Tensor, t0: Tensor, h: Tensor, grid: int, k: int, order: int 
 
     x: (N, in); t0, h: (in,) first knot and spacing. Returns ``cell`` (N, in), the
     knot interval of x clamped to [0, G + 2k - 1], and the derivatives of order
-    0..``order`` (at most 3) of the bases, each (N, in, k + 1): column q holds
+    0..``order`` of the bases, each (N, in, k + 1): column q holds
     basis ``cell - k + q``. That index may fall outside [0, G + k): callers pad
     the coefficients with k zeros on each side. Outside the extended grid all
     values are 0.

@@ -76,15 +76,15 @@ def normal_derivative(problem: Problem, x: Tensor, jet: Jet) -> Tensor:
 class Condition:
     """A constraint on a part of the boundary: sampled points and a residual there.
 
-    ``kind`` is the loss group it feeds ("bc" or "ic"); ``order`` the derivative
-    order its residual needs; ``weight`` multiplies its mean squared residual.
+    ``kind`` is the loss group it feeds ("bc" or "ic"); ``weight`` multiplies its
+    mean squared residual. The partials its residual reads are recorded from one
+    evaluation (``Problem.condition_layout``), so a condition never lists them.
     ``coupled_points`` says how many points each residual entry depends on (its
     points come as that many equal blocks; 1: every entry is one point's), which
     the per-point Jacobians of Gauss–Newton training rely on.
     """
 
     kind: str = "bc"
-    order: int = 0
     weight: float = 1.0
     name: str = ""
     coupled_points: ClassVar[int] = 1
@@ -152,20 +152,17 @@ class Derivative(OnBoundary):
     """d u / d coord = value (default 0) on ``faces`` (Neumann on a box face, initial rate on 't-')."""
 
     coord: str = "x"
-    order: int = 1
 
     def default_name(self) -> str:
         return f"derivative_{self.coord}"
 
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
-        return self.minus_value(problem, x, jet.grad[:, problem.coords.index(self.coord)])
+        return self.minus_value(problem, x, jet.partial((problem.coords.index(self.coord),)))
 
 
 @dataclass
 class Neumann(OnBoundary):
     """du/dn = value (default 0) on ``faces``, n the domain's outward unit normal."""
-
-    order: int = 1
 
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
         return self.minus_value(problem, x, normal_derivative(problem, x, jet))
@@ -177,7 +174,6 @@ class Robin(OnBoundary):
 
     a: Value = 1.0
     b: Value = 1.0
-    order: int = 1
 
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
         u, dn = jet.value, normal_derivative(problem, x, jet)
@@ -186,8 +182,31 @@ class Robin(OnBoundary):
 
 
 @dataclass
+class Operator(OnBoundary):
+    """operator(problem, x, jet) = value (default 0) on ``faces``: any expression of the jet.
+
+    For what the other conditions do not say: a simply supported plate's ``jet.lap()`` = 0,
+    a free beam end's ``jet.d("x", "x")`` = 0, a flux ``k(x) * jet.d("x")`` = g. The operator
+    returns (n,) or (n, F); the partials it reads are recorded like a residual's.
+    """
+
+    operator: Callable[[Any, Tensor, Jet], Tensor] | None = None
+
+    def default_name(self) -> str:
+        return "operator"
+
+    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+        if self.operator is None:
+            raise ValueError("an Operator condition needs operator=fn(problem, x, jet)")
+        return self.minus_value(problem, x, self.operator(problem, x, jet))
+
+
+@dataclass
 class Periodic(Condition):
-    """u (and, with order 1, du/dcoord) equal on the two box faces normal to ``coord``."""
+    """u and its derivatives along ``coord`` up to ``order`` equal on the two box faces normal to ``coord``.
+
+    A PDE of order m in ``coord`` needs order m - 1 (KdV's u_xxx: u, u_x and u_xx match).
+    """
 
     coord: str = "x"
     order: int = 0
@@ -213,9 +232,10 @@ class Periodic(Condition):
     def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
         m = x.shape[0] // 2
         parts = [jet.value[:m] - jet.value[m:]]
-        if self.order >= 1:
-            a = problem.coords.index(self.coord)
-            parts.append(jet.grad[:m, a] - jet.grad[m:, a])
+        a = problem.coords.index(self.coord)
+        for j in range(1, self.order + 1):
+            d = jet.partial((a,) * j)
+            parts.append(d[:m] - d[m:])
         return torch.cat(parts, dim=1)
 
 

@@ -169,12 +169,13 @@ def schema() -> dict[str, dict[str, Key]]:
 
 
 def problem_default_keys() -> tuple[str, ...]:
-    """Keys a problem's ``defaults`` may hold: data and train keys, and per-surrogate widths and rates."""
+    """Keys a problem's ``defaults`` may hold: data and train keys, and per surrogate its widths, rate and
+    own [model] settings (``kan_k``, ``chebyshev_degree``)."""
     from pinnkan.surrogates import SURROGATES
 
     keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"]]
-    for kind in SURROGATES:
-        keys += [f"{kind}_hidden", f"{kind}_lr"]
+    for kind, cls in SURROGATES.items():
+        keys += [f"{kind}_hidden", f"{kind}_lr", *(f"{kind}_{k}" for k in cls.config_keys if k != "grid")]
     return tuple(keys)
 
 
@@ -323,6 +324,9 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
         data["reference"] = str(Path(data["reference"]).expanduser().resolve())
         read_reference(data["reference"], problem)  # bad data is refused now, before anything starts
 
+    for key in surrogate.config_keys:  # the problem's choice of the surrogate's own settings, then the built-in
+        if key != "grid" and model.get(key) is None:
+            model[key] = pd.get(f"{kind}_{key}", surrogate.setting_default(key))
     if model["width"] is None:
         hidden = pd.get(f"{kind}_hidden", surrogate.default_hidden)
         model["width"] = [d, *hidden, f]

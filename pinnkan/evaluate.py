@@ -30,6 +30,7 @@ import torch
 
 from pinnkan.errors import UserError
 from pinnkan.jet import compute_jet, resolve_engine
+from pinnkan.layout import Layout
 from pinnkan.output import atomic_write
 
 CHUNK = 4096
@@ -120,20 +121,12 @@ def evaluate(problem, model, x: np.ndarray, engine: str = "auto") -> dict[str, n
     """Columns at points x (N, D): coordinates, fields, d<field>_d<coord>, residual(s), inside."""
     engine = resolve_engine(engine, model)
     param = next(model.parameters())
-    order = max(problem.order, 1)  # gradients are reported even for a residual that needs none
+    # gradients are reported even for a residual that needs none
+    layout = problem.jet_layout() | Layout.standard(problem.dim, 1)
     out: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(x), CHUNK):
         xt = torch.as_tensor(x[start : start + CHUNK], dtype=param.dtype, device=param.device)
-        jet = compute_jet(
-            engine,
-            model,
-            xt,
-            order,
-            problem.coords,
-            problem.fields,
-            create_graph=False,
-            laplacian=problem.hessian == "laplacian",
-        )
+        jet = compute_jet(engine, model, xt, layout, problem.coords, problem.fields, create_graph=False)
         res = problem.residual(xt, jet)
         res = res.detach().reshape(len(xt), -1).cpu().numpy()
         cols = {}

@@ -1,17 +1,19 @@
 """The jet of a field at a batch of points, and the engines that compute it.
 
-A :class:`Jet` holds, per point and output field, the value, the gradient and
-the diagonal of the Hessian — everything the residuals of the standard PINN
-benchmarks need (docs/architecture.md) — or, for problems that declare
-``hessian = "laplacian"``, only the Laplacian in place of the diagonal (one row
-instead of D, which is what makes forward jets pay off for MLPs). Two engines
-build it:
+A :class:`Jet` holds, per point and output field, the value and the partial
+derivatives of a :class:`~pinnkan.layout.Layout`: whatever the residual asks
+for — first derivatives, the Hessian diagonal or the Laplacian alone, mixed
+partials, third and fourth orders — and nothing else. A residual reads them as
+``jet.val``, ``jet.d("x")``, ``jet.d("x", "y")``, ``jet.d("x", "x", "x")``,
+``jet.dd("x")``, ``jet.lap()``, and ``jet["v"]`` for one field of several.
+Two engines build it:
 
 - :func:`autograd_jet` — nested reverse mode (``torch.autograd.grad`` with
-  ``create_graph=True``); works for any callable, the reference.
-- :func:`forward_jet` — pushes the jet through the surrogate layer by layer with
-  closed-form derivatives of every layer (``Surrogate.forward_jet``); parameter
-  gradients then need first-order backward only.
+  ``create_graph=True``), one level per derivative order; works for any
+  callable, the reference.
+- :func:`forward_jet` — pushes the rows through the surrogate layer by layer
+  with closed-form derivatives of every layer (``Surrogate.forward_jet``);
+  parameter gradients then need first-order backward only.
 """
 
 from __future__ import annotations
@@ -22,44 +24,70 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from pinnkan.layout import LAP, Key, Layout, as_layout, key_name, parse_key
+
 ENGINES = ("auto", "autograd", "forward")
 
 
 class JetError(ValueError):
-    """A residual asked a jet for something it does not hold (unknown name, missing order)."""
+    """A residual asked a jet for something it does not hold (unknown name, a partial not computed)."""
 
 
-@dataclass
 class Jet:
-    """value (N, F); grad and diag (N, D, F) or None when not computed.
+    """rows (N, S, F): row 0 the value, then one row per key of ``layout``; F fields named ``fields``.
 
-    ``coords`` names the D input coordinates and ``fields`` the F outputs. With a
-    single field, ``val``, ``d`` and ``dd`` return (N,) tensors; with several,
-    select one first with ``jet["name"]``. A Laplacian-only jet has ``diag`` None
-    and ``laplacian`` (N, F); it answers ``lap()`` and refuses ``dd``.
+    With a single field, ``val``, ``d``, ``dd`` and ``lap`` return (N,) tensors; with
+    several, select one first with ``jet["name"]``. ``value`` (N, F), ``grad``
+    (N, D, F), ``diag`` (N, D, F) and ``laplacian`` (N, F) give every field at once
+    (None where the layout does not hold them).
     """
 
-    value: Tensor
-    grad: Tensor | None
-    diag: Tensor | None
-    coords: tuple[str, ...]
-    fields: tuple[str, ...]
-    laplacian: Tensor | None = None
+    def __init__(self, rows: Tensor, layout: Layout, coords: tuple[str, ...], fields: tuple[str, ...]) -> None:
+        self.rows, self.layout, self.coords, self.fields = rows, layout, tuple(coords), tuple(fields)
 
     def __getitem__(self, field: str) -> Jet:
         if field not in self.fields:
             raise JetError(f"jet has no field {field!r}; fields: {', '.join(self.fields)}")
         j = self.fields.index(field)
-        pick = slice(j, j + 1)
-        return Jet(
-            self.value[:, pick],
-            None if self.grad is None else self.grad[..., pick],
-            None if self.diag is None else self.diag[..., pick],
-            self.coords,
-            (field,),
-            None if self.laplacian is None else self.laplacian[:, pick],
-        )
+        return Jet(self.rows[..., j : j + 1], self.layout, self.coords, (field,))
 
+    # --- every field at once --------------------------------------------------
+    @property
+    def value(self) -> Tensor:
+        """(N, F)."""
+        return self.rows[:, 0]
+
+    def partial(self, key: Key) -> Tensor:
+        """(N, F) rows of one key of the layout."""
+        if key not in self.layout:
+            raise JetError(self._missing(key))
+        return self.rows[:, self.layout.row(key)]
+
+    @property
+    def grad(self) -> Tensor | None:
+        """(N, D, F) first derivatives, or None when the layout lacks one."""
+        if not self.layout.has_gradient():
+            return None
+        start = self.layout.row((0,))
+        return self.rows[:, start : start + self.layout.dim]
+
+    @property
+    def diag(self) -> Tensor | None:
+        """(N, D, F) the Hessian diagonal, or None when the layout lacks an entry."""
+        keys = [(a, a) for a in range(self.layout.dim)]
+        if not all(k in self.layout for k in keys):
+            return None
+        return torch.stack([self.rows[:, self.layout.row(k)] for k in keys], dim=1)
+
+    @property
+    def laplacian(self) -> Tensor | None:
+        """(N, F) the Laplacian (its own row, or the diagonal summed), or None."""
+        if LAP in self.layout:
+            return self.rows[:, self.layout.row(LAP)]
+        diag = self.diag
+        return None if diag is None else diag.sum(1)
+
+    # --- one field ------------------------------------------------------------
     def _single(self, t: Tensor) -> Tensor:
         if len(self.fields) != 1:
             raise JetError(f"jet has fields {self.fields}: select one with jet[name]")
@@ -70,148 +98,132 @@ class Jet:
         """(N,) value of the single field."""
         return self._single(self.value)
 
-    def d(self, coord: str) -> Tensor:
-        """(N,) first derivative along ``coord``."""
-        if self.grad is None:
-            raise JetError("this jet was computed without first derivatives")
-        return self._single(self.grad[:, self._axis(coord)])
+    def _key(self, coords: Sequence[str]) -> Key:
+        for c in coords:
+            if c not in self.coords:
+                raise JetError(f"jet has no coordinate {c!r}; coords: {', '.join(self.coords)}")
+        try:
+            return parse_key(tuple(coords), self.coords)
+        except ValueError as exc:
+            raise JetError(str(exc)) from None
 
-    def _axis(self, coord: str) -> int:
-        if coord not in self.coords:
-            raise JetError(f"jet has no coordinate {coord!r}; coords: {', '.join(self.coords)}")
-        return self.coords.index(coord)
+    def _missing(self, key: Key) -> str:
+        name = f"u_{key_name(key, self.coords)}"
+        held = self.layout.describe(self.coords)
+        hint = ""
+        if key != LAP and len(key) == 2 and key[0] == key[1] and LAP in self.layout:
+            hint = " (the jet carries the Laplacian for jet.lap(); a residual that reads dd() gets the diagonal)"
+        return f"this jet holds {held}, not {name}{hint}"
+
+    def d(self, *coords: str) -> Tensor:
+        """(N,) the partial derivative along ``coords``: ``d("x")``, ``d("x", "y")``, ``d("x", "x", "x")``."""
+        if not coords:
+            return self.val
+        return self._single(self.partial(self._key(coords)))
 
     def dd(self, coord: str) -> Tensor:
         """(N,) second derivative along ``coord``."""
-        if self.diag is None:
-            if self.laplacian is not None:
-                raise JetError(
-                    "this jet carries the Laplacian only (the problem declares hessian = 'laplacian'): "
-                    "use jet.lap(), or declare hessian = 'diag'"
-                )
-            raise JetError("this jet was computed without second derivatives")
-        return self._single(self.diag[:, self._axis(coord)])
+        return self.d(coord, coord)
 
     def lap(self, coords: Sequence[str] | None = None) -> Tensor:
         """(N,) sum of second derivatives over ``coords`` (default: all)."""
-        if self.diag is None and self.laplacian is not None:
-            if coords is not None and set(coords) != set(self.coords):
-                raise JetError("this jet carries the full Laplacian only: declare hessian = 'diag' for partial sums")
-            return self._single(self.laplacian)
-        return sum(self.dd(c) for c in (coords or self.coords))
-
-
-def autograd_jet(
-    fn: Callable[[Tensor], Tensor],
-    x: Tensor,
-    order: int,
-    coords: tuple[str, ...],
-    fields: tuple[str, ...],
-    create_graph: bool = True,
-    laplacian: bool = False,
-) -> Jet:
-    """Jet of ``fn`` at x (N, D) by nested reverse-mode autograd.
-
-    fn maps (N, D) to (N, F). With ``create_graph`` the result can be
-    differentiated again (training); without it, it is detached from x. With
-    ``laplacian`` (and order 2) the jet keeps the Laplacian in place of the diagonal.
-    """
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        u = fn(x)
-        if order == 0:
-            return Jet(u, None, None, coords, fields)
-        grads, diags = [], []
-        keep = create_graph or order >= 2
-        n_fields = u.shape[1]
-        for f in range(n_fields):
-            retain = keep or f < n_fields - 1  # the other fields still need u's graph
-            (g,) = torch.autograd.grad(u[:, f].sum(), x, create_graph=keep, retain_graph=retain)
-            grads.append(g)
-            if order >= 2:
-                cols = []
-                for a in range(x.shape[1]):
-                    last = a == x.shape[1] - 1 and f == n_fields - 1
-                    (h,) = torch.autograd.grad(
-                        g[:, a].sum(), x, create_graph=create_graph, retain_graph=create_graph or not last
-                    )
-                    cols.append(h[:, a])
-                diags.append(torch.stack(cols, dim=1))
-    grad = torch.stack(grads, dim=-1)
-    diag = torch.stack(diags, dim=-1) if order >= 2 else None
-    if not create_graph:
-        u, grad = u.detach(), grad.detach()
-        diag = None if diag is None else diag.detach()
-    if laplacian and diag is not None:
-        return Jet(u, grad, None, coords, fields, diag.sum(1))
-    return Jet(u, grad, diag, coords, fields)
+        if coords is None or set(coords) == set(self.coords):
+            if LAP in self.layout:
+                return self._single(self.partial(LAP))
+            coords = self.coords
+        return sum(self.dd(c) for c in coords)
 
 
 @dataclass
 class Rows:
     """A jet in the layer-stacked layout surrogates propagate.
 
-    rows: (N, S, n) with S = 1 + D*(order >= 1) + K*(order >= 2): row 0 the value,
-    then D gradient rows, then K = D Hessian-diagonal rows, or K = 1 Laplacian row
-    when ``laplacian``. Stacking lets a linear map act on all parts in one matmul.
+    rows: (N, S, n): row 0 the value, then one row per key of ``layout``, for the
+    n features of a layer. Stacking lets a linear map act on all rows in one matmul.
     """
 
     rows: Tensor
-    dim: int
-    order: int
-    laplacian: bool = False
+    layout: Layout
+
+    @property
+    def dim(self) -> int:
+        return self.layout.dim
+
+    @property
+    def order(self) -> int:
+        return self.layout.order
+
+    @property
+    def laplacian(self) -> bool:
+        return self.layout.laplacian
+
+    @property
+    def standard(self) -> tuple[int, bool] | None:
+        """(order, laplacian) for a standard layout (value, gradient, Hessian diagonal or Laplacian), else None."""
+        return self.layout.standard_form()
 
     @property
     def n_second(self) -> int:
-        """K, the number of second-order rows (0 below order 2)."""
-        return 0 if self.order < 2 else (1 if self.laplacian else self.dim)
+        """K, the number of second-order rows of a standard layout (0 below order 2)."""
+        return self.layout.size - 1 - self.dim if self.order >= 2 else 0
 
     @classmethod
-    def of_input(cls, x: Tensor, order: int, scale: Tensor, shift: Tensor, laplacian: bool = False) -> Rows:
-        """Rows of the affine input map z = scale * x + shift; x (N, D)."""
+    def of_input(cls, x: Tensor, layout: Layout, scale: Tensor, shift: Tensor) -> Rows:
+        """Rows of the affine input map z = scale * x + shift; x (N, D): first derivatives scale_a e_a, higher 0."""
         n, d = x.shape
-        parts = [(x * scale + shift).unsqueeze(1)]
-        if order >= 1:
-            parts.append(torch.diag(scale).expand(n, d, d))
-        if order >= 2:
-            parts.append(x.new_zeros(n, 1 if laplacian else d, d))
-        return cls(torch.cat(parts, dim=1), d, order, laplacian)
+        value = (x * scale + shift).unsqueeze(1)
+        if not layout.keys:
+            return cls(value, layout)
+        # the derivative rows are the same at every point; built without in-place writes (torch.func batches this)
+        unit, zero = torch.diag(scale), scale.new_zeros(d)
+        const = torch.stack([unit[k[0]] if k != LAP and len(k) == 1 else zero for k in layout.keys])
+        return cls(torch.cat([value, const.to(value.dtype).expand(n, -1, -1)], dim=1), layout)
 
-    def pointwise(self, f0: Tensor, f1: Tensor | None, f2: Tensor | None) -> Rows:
-        """Rows of phi(h) from phi, phi', phi'' at the value row h, each (N, n).
+    def pointwise(self, f: Sequence[Tensor]) -> Rows:
+        """Rows of phi(h) from f = [phi, phi', ..., phi^(order)] at the value row h, each (N, n).
 
-        grad: phi'(h) dh; diag: phi''(h) dh^2 + phi'(h) d2h (docs/architecture.md); the
-        Laplacian row sums the dh^2 term over the D directions.
+        The Faà di Bruno terms of the layout (:meth:`Layout.terms`); the common layouts
+        (gradient, Hessian diagonal or Laplacian) take batched shortcuts of the same formulas.
         """
+        std = self.standard
+        if std is not None:
+            return self._pointwise_standard(f, *std)
+        rows = self.rows.unbind(1)
+        acc: list[Tensor | None] = [f[0]] + [None] * (self.layout.size - 1)
+        for t in self.layout.terms():
+            term = f[t.j] if t.coef == 1.0 else t.coef * f[t.j]
+            for q in t.factors:
+                term = term * rows[q]
+            acc[t.row] = term if acc[t.row] is None else acc[t.row] + term
+        return Rows(torch.stack(acc, dim=1), self.layout)
+
+    def _pointwise_standard(self, f: Sequence[Tensor], order: int, laplacian: bool) -> Rows:
         d = self.dim
-        parts = [f0.unsqueeze(1)]
+        parts = [f[0].unsqueeze(1)]
         # split, not slicing: slice backward fills a full-size zero tensor per slice
-        if self.order == 1:
+        if order == 1:
             _, dh = self.rows.split([1, d], dim=1)
-            parts.append(f1.unsqueeze(1) * dh)
-        elif self.order >= 2:
+            parts.append(f[1].unsqueeze(1) * dh)
+        elif order == 2:
             _, dh, d2h = self.rows.split([1, d, self.n_second], dim=1)
-            parts.append(f1.unsqueeze(1) * dh)
-            sq = dh.square().sum(1, keepdim=True) if self.laplacian else dh.square()
-            parts.append(f2.unsqueeze(1) * sq + f1.unsqueeze(1) * d2h)
-        return Rows(torch.cat(parts, dim=1), self.dim, self.order, self.laplacian)
+            parts.append(f[1].unsqueeze(1) * dh)
+            sq = dh.square().sum(1, keepdim=True) if laplacian else dh.square()
+            parts.append(f[2].unsqueeze(1) * sq + f[1].unsqueeze(1) * d2h)
+        return Rows(torch.cat(parts, dim=1), self.layout)
 
     def shift(self, bias: Tensor) -> Rows:
         """Rows of h + b, b (n,): a constant moves the value row only."""
         value, rest = self.rows.split([1, self.rows.shape[1] - 1], dim=1)
-        return Rows(torch.cat([value + bias, rest], dim=1), self.dim, self.order, self.laplacian)
+        return Rows(torch.cat([value + bias, rest], dim=1), self.layout)
 
     def linear(self, weight: Tensor, bias: Tensor | None = None) -> Rows:
         """Rows of h W^T + b, weight (out, n): every row maps linearly, one matmul for all of them."""
-        out = Rows(self.rows @ weight.T, self.dim, self.order, self.laplacian)
+        out = Rows(self.rows @ weight.T, self.layout)
         return out if bias is None else out.shift(bias)
 
-    def to_laplacian(self) -> Rows:
-        """The same jet with its D diagonal rows summed into one Laplacian row."""
-        if self.order < 2 or self.laplacian:
-            return self
-        value, grad, diag = self.parts()
-        return Rows(torch.cat([value.unsqueeze(1), grad, diag.sum(1, keepdim=True)], 1), self.dim, 2, True)
+    def like(self, rows: Tensor) -> Rows:
+        """New rows (N, S, m) in this layout."""
+        return Rows(rows, self.layout)
 
     @property
     def value(self) -> Tensor:
@@ -219,24 +231,82 @@ class Rows:
         return self.rows[:, 0]
 
     def parts(self) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """value (N, n), grad (N, D, n) or None, second-order rows (N, K, n) or None."""
+        """For a standard layout: value (N, n), grad (N, D, n) or None, second-order rows (N, K, n) or None."""
+        if self.standard is None:
+            raise ValueError(f"parts() needs a standard layout, not {self.layout.keys}")
         d = self.dim
         sizes = [1, d, self.n_second][: self.order + 1]
         pieces = list(self.rows.split(sizes, dim=1)) + [None] * (2 - self.order)
         return pieces[0].squeeze(1), pieces[1], pieces[2]
 
     def to_jet(self, coords: tuple[str, ...], fields: tuple[str, ...]) -> Jet:
-        value, grad, second = self.parts()
-        if self.laplacian and second is not None:
-            return Jet(value, grad, None, coords, fields, second.squeeze(1))
-        return Jet(value, grad, second, coords, fields)
+        return Jet(self.rows, self.layout, coords, fields)
+
+
+def autograd_jet(
+    fn: Callable[[Tensor], Tensor],
+    x: Tensor,
+    layout: int | Layout,
+    coords: tuple[str, ...],
+    fields: tuple[str, ...],
+    create_graph: bool = True,
+    laplacian: bool = False,
+) -> Jet:
+    """Jet of ``fn`` at x (N, D) by nested reverse-mode autograd.
+
+    fn maps (N, D) to (N, F). ``layout`` is a :class:`Layout` or a standard order
+    (0, 1, 2; with ``laplacian`` the Laplacian in place of the diagonal). Every
+    partial alpha is the gradient of its parent alpha[:-1] (one ``autograd.grad``
+    per parent and field gives all its children). With ``create_graph`` the result
+    can be differentiated again (training); without it, it is detached from x.
+    """
+    layout = as_layout(layout, x.shape[1], laplacian)
+    x = x.detach().requires_grad_(True)
+    wanted = [k for k in layout.keys if k != LAP]
+    if LAP in layout:
+        wanted += [(a, a) for a in range(layout.dim) if (a, a) not in layout]
+    children: dict[tuple[int, ...], set[tuple[int, ...]]] = {}
+    for key in wanted:
+        children.setdefault(key[:-1], set()).add(key)
+    with torch.enable_grad():
+        u = fn(x)
+        n_fields = u.shape[1]
+        values: dict[tuple[int, ...], list[Tensor]] = {(): [u[:, f] for f in range(n_fields)]}
+        for parent in sorted(children, key=lambda k: (len(k), k)):
+            # children are needed again (as parents) or, with create_graph, by the caller's backward
+            keep = create_graph or any(c in children for c in children[parent])
+            cols: list[Tensor] = []
+            for f in range(n_fields):
+                src = values[parent][f]
+                if src.requires_grad:
+                    (g,) = torch.autograd.grad(src.sum(), x, create_graph=keep, retain_graph=True, allow_unused=True)
+                else:
+                    g = None
+                cols.append(torch.zeros_like(x) if g is None else g)
+            for child in children[parent]:
+                values[child] = [c[:, child[-1]] for c in cols]
+    out = [u]
+    for key in layout.keys:
+        if key == LAP:
+            out.append(sum(torch.stack(values[(a, a)], dim=1) for a in range(layout.dim)))
+        else:
+            out.append(torch.stack(values[key], dim=1))
+    rows = torch.stack(out, dim=1)
+    if not create_graph:
+        rows = rows.detach()
+    return Jet(rows, layout, coords, fields)
 
 
 def forward_jet(
-    model, x: Tensor, order: int, coords: tuple[str, ...], fields: tuple[str, ...], laplacian: bool = False
+    model,
+    x: Tensor,
+    layout: int | Layout,
+    coords: tuple[str, ...],
+    fields: tuple[str, ...],
+    laplacian: bool = False,
 ) -> Jet:
     """Jet of a surrogate at x (N, D) by forward propagation (``model.forward_jet``)."""
-    return model.forward_jet(x, order, laplacian=laplacian).to_jet(coords, fields)
+    return model.forward_jet(x, as_layout(layout, x.shape[1], laplacian)).to_jet(coords, fields)
 
 
 def supports_forward(model) -> bool:
@@ -257,14 +327,22 @@ def resolve_engine(name: str, model) -> str:
 
 
 def compute_jet(
-    engine: str, model, x: Tensor, order: int, coords, fields, create_graph: bool = True, laplacian: bool = False
+    engine: str,
+    model,
+    x: Tensor,
+    layout: int | Layout,
+    coords,
+    fields,
+    create_graph: bool = True,
+    laplacian: bool = False,
 ) -> Jet:
-    """Jet of the surrogate at x with the named (resolved) engine; see :class:`Jet` for ``laplacian``."""
-    if order == 0:
-        return Jet(model(x), None, None, coords, fields)
+    """Jet of the surrogate at x with the named (resolved) engine; ``layout`` as in :func:`autograd_jet`."""
+    layout = as_layout(layout, x.shape[1], laplacian)
+    if not layout.keys:
+        return Jet(model(x).unsqueeze(1), layout, coords, fields)
     if engine == "forward":
         if create_graph:
-            return forward_jet(model, x, order, coords, fields, laplacian)
+            return forward_jet(model, x, layout, coords, fields)
         with torch.no_grad():
-            return forward_jet(model, x, order, coords, fields, laplacian)
-    return autograd_jet(model, x, order, coords, fields, create_graph=create_graph, laplacian=laplacian)
+            return forward_jet(model, x, layout, coords, fields)
+    return autograd_jet(model, x, layout, coords, fields, create_graph=create_graph)

@@ -13,6 +13,11 @@ A problem is one class (docs/architecture.md)::
 
 Class attribute ``params`` lists the problem's parameters with defaults; each is
 an attribute of the instance and can be overridden (``--set problem.k=2``).
+
+The partial derivatives the residual reads (``jet.d("x", "y")``, ``jet.lap()``,
+...) are found by evaluating it once on a recording jet (pinnkan.recording), and
+the engines compute exactly those; a residual that cannot be recorded that way
+declares them in ``derivatives`` (``("t", "x", "xxx")``).
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ from pinnkan.conditions import (
     Dirichlet,
     Initial,
     Neumann,
+    Operator,
     Periodic,
     Robin,
     condition_names,
 )
 from pinnkan.domains import Ball, Box, Disk, Domain, Polygon, SpaceTime
 from pinnkan.jet import Jet
+from pinnkan.layout import Layout
 
 __all__ = [
     "Ball",
@@ -46,6 +53,7 @@ __all__ = [
     "Domain",
     "Initial",
     "Neumann",
+    "Operator",
     "Periodic",
     "Polygon",
     "Problem",
@@ -66,10 +74,11 @@ class Problem:
     time: ClassVar[str | None] = None
     conditions: ClassVar[tuple[Condition, ...]] = ()
     params: ClassVar[dict[str, float]] = {}
-    # derivatives the residual needs: order 2 = value, gradient, Hessian diagonal
-    order: ClassVar[int] = 2
-    # "laplacian" when the residual uses second derivatives only through jet.lap()
-    # over all coords: jets then carry one Laplacian row instead of D diagonal rows
+    # the partials the residual reads, when recording cannot find them (see the module docstring):
+    # each a coordinate string ("xxy" for single-letter coordinates, "x1,x2" otherwise), a tuple of
+    # coordinate names, or "lap"; None: recorded
+    derivatives: ClassVar[tuple[str | tuple[str, ...], ...] | None] = None
+    # kept so that older problem files load; the recorded layout decides which rows jets carry
     hessian: ClassVar[str] = "diag"
     # default settings: any of n_interior, n_boundary, alpha, width, grids, steps, ...
     defaults: ClassVar[dict[str, Any]] = {}
@@ -139,6 +148,39 @@ class Problem:
     @property
     def dim(self) -> int:
         return len(self.coords)
+
+    def jet_layout(self) -> Layout:
+        """The partials the residual needs: declared (``derivatives``) or recorded on 8 interior points."""
+        cached = self.__dict__.get("_jet_layout")
+        if cached is None:
+            import torch
+
+            from pinnkan.recording import declared_layout, record_layout
+
+            if self.derivatives is not None:
+                cached = declared_layout(self.derivatives, self.coords)
+            else:
+                x = torch.as_tensor(self.interior(8, seed=0), dtype=torch.float64)
+                cached = record_layout(self.residual, x, self.coords, self.fields)
+            self.__dict__["_jet_layout"] = cached
+        return cached
+
+    def condition_layout(self, index: int) -> Layout:
+        """The partials condition ``index``'s residual needs, recorded on a few of its points."""
+        cache = self.__dict__.setdefault("_condition_layouts", {})
+        if index not in cache:
+            import torch
+
+            from pinnkan.recording import record_layout
+
+            cond = self.conditions[index]
+            x = torch.as_tensor(cond.points(self, 4, seed=0), dtype=torch.float64)
+            cache[index] = record_layout(lambda x, jet: cond.residual(self, x, jet), x, self.coords, self.fields)
+        return cache[index]
+
+    def layouts(self) -> list[Layout]:
+        """The residual's layout, then every condition's."""
+        return [self.jet_layout(), *(self.condition_layout(i) for i in range(len(self.conditions)))]
 
     def param_values(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in self.params}

@@ -145,17 +145,26 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
     a problem asking its jet for something it does not hold, returning the wrong shape or non-finite
     values (a forcing or boundary value with a pole, say) fails here, in one line, before any training."""
     param = next(model.parameters())
-    lap = problem.hessian == "laplacian"
 
-    def evaluate(what: str, x: np.ndarray, order: int, fn, coupled: int = 1) -> None:
+    def layout_of(what: str, find):
+        try:
+            return find()
+        except JetError as exc:
+            raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
+        except Exception as exc:  # the user's code: say what failed, in one line
+            raise UserError(f"problem {problem.name!r}: {what} failed: {type(exc).__name__}: {exc}") from None
+
+    def evaluate(what: str, x: np.ndarray, layout, fn, coupled: int = 1) -> None:
         x = np.asarray(x, dtype=float)
         if x.ndim != 2 or x.shape[1] != problem.dim or not np.isfinite(x).all():
             raise UserError(f"problem {problem.name!r}: {what}: points must be finite, shape (n, {problem.dim})")
         xt = torch.as_tensor(x, dtype=param.dtype, device=param.device)
         try:
-            jet = compute_jet(
-                engine, model, xt, order, problem.coords, problem.fields, False, lap and what == "residual"
-            )
+            model.check_layout(layout)
+        except ValueError as exc:
+            raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
+        try:
+            jet = compute_jet(engine, model, xt, layout, problem.coords, problem.fields, False)
             value = fn(xt, jet)
         except JetError as exc:
             raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
@@ -164,8 +173,8 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
         # a condition coupling g points per entry (periodic: g = 2) gives n / g entries
         _check_rows(problem, what, value, x.shape[0] // coupled)
 
-    evaluate("residual", problem.interior(n, seed=0), problem.order, problem.residual)
-    for name, cond in zip(problem.condition_names, problem.conditions):
+    evaluate("residual", problem.interior(n, seed=0), layout_of("residual", problem.jet_layout), problem.residual)
+    for i, (name, cond) in enumerate(zip(problem.condition_names, problem.conditions)):
         try:
             pts = cond.points(problem, n, seed=0)
         except Exception as exc:
@@ -173,7 +182,7 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
         evaluate(
             f"condition {name!r}",
             pts,
-            cond.order,
+            layout_of(f"condition {name!r}", lambda i=i: problem.condition_layout(i)),
             lambda x, jet, c=cond: c.residual(problem, x, jet),
             cond.coupled_points,
         )

@@ -21,7 +21,6 @@ class Advection(Problem):
     domain = Box((0.0, 0.0), (2 * math.pi, 1.0))
     conditions = (Initial(), Periodic(coord="x"))
     params = {"beta": 10.0}
-    order = 1
     defaults = {
         "n_interior": 10000,
         "n_boundary": 400,

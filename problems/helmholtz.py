@@ -23,7 +23,6 @@ class Helmholtz(Problem):
     coords = ("x", "y")
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
-    hessian = "laplacian"
     params = {"a1": 1.0, "a2": 4.0, "k": 1.0}
     defaults = {
         "n_interior": 10000,

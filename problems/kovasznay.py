@@ -22,7 +22,6 @@ class Kovasznay(Problem):
     fields = ("u", "v", "p")
     domain = Box((-0.5, -0.5), (1.0, 1.5))
     conditions = (Dirichlet(),)
-    hessian = "laplacian"
     params = {"re": 20.0}
     defaults = {
         "n_interior": 8000,

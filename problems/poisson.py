@@ -21,7 +21,6 @@ class Poisson(Problem):
     coords = ("x", "y")
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
-    hessian = "laplacian"
     defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
 
     def forcing(self, x: Tensor) -> Tensor:
@@ -46,7 +45,6 @@ class PoissonSinSin(Problem):
     coords = ("x", "y")
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
-    hessian = "laplacian"
     defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
@@ -88,7 +86,6 @@ class PoissonND(Problem):
     coords = tuple(f"x{i}" for i in range(1, 6))
     domain = Box((0.0,) * 5, (1.0,) * 5)
     conditions = (Dirichlet(),)
-    hessian = "laplacian"
     params = {"d": 5}
     defaults = {
         "n_interior": 10000,

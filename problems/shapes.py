@@ -66,7 +66,6 @@ class PoissonDisk(Problem):
     coords = ("x", "y")
     domain = Disk((0.0, 0.0), 1.0, name="circle")
     conditions = (Dirichlet(),)
-    hessian = "laplacian"
     defaults = {"n_interior": 4000, "n_boundary": 800, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
@@ -85,7 +84,6 @@ class PoissonLShape(Problem):
     coords = ("x", "y")
     domain = Polygon(L_VERTICES)
     conditions = (Dirichlet(value=0.0),)
-    hessian = "laplacian"
     # [2,10,10,1]: rel_l2 5.0e-3 in 127 s against 1.6e-2 for [2,10,1] (and 8.5e-3 with train.resample=rad)
     defaults = {
         "n_interior": 4000,
@@ -133,7 +131,6 @@ class LaplaceMixed(Problem):
             where=lambda x: (x[:, 1] < 0) & (x[:, 0] >= 0),
         ),
     )
-    hessian = "laplacian"
     defaults = {"n_interior": 4000, "n_boundary": 400, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:

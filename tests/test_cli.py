@@ -153,11 +153,11 @@ def test_user_problem_file_from_cli(tmp_path, capsys):
     broken.write_text("import nonexistent_module_xyz\n")
     code, _, err = run(["solve", str(broken)], capsys)
     assert code == 2 and "failed to import: ModuleNotFoundError" in err
-    # declares a Laplacian-only jet but asks for u_xx: refused before any run starts
-    lap_only = tmp_path / "lap_only.py"
-    lap_only.write_text(GOOD.replace("    domain = Box", '    hessian = "laplacian"\n    domain = Box'))
-    code, _, err = run(["solve", str(lap_only), "--out", str(tmp_path / "never")], capsys)
-    assert code == 2 and err.count("\n") == 1 and "Laplacian only" in err
+    # declares its derivatives but the residual asks for one more (u_xx): refused before any run starts
+    short = tmp_path / "short.py"
+    short.write_text(GOOD.replace("    domain = Box", '    derivatives = ("x",)\n    domain = Box'))
+    code, _, err = run(["solve", str(short), "--out", str(tmp_path / "never")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "not u_xx" in err
     assert not (tmp_path / "never").exists()
 
 

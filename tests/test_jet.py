@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from pinnkan.jet import autograd_jet, forward_jet, resolve_engine
+from pinnkan.jet import Rows, autograd_jet, forward_jet, resolve_engine
+from pinnkan.layout import Layout
 from pinnkan.surrogates import KAN, MLP
 from pinnkan.surrogates.kan_jet import KANLayerJet
 
@@ -118,15 +119,16 @@ def test_fused_layer_matches_unfused_parameter_gradients(box2, order):
 
 def test_fused_layer_gradcheck(box2):
     layer = KAN([2, 4, 3, 1], *box2, grid=5).layers[1]
-    h = (torch.rand(12, 4) * 2.4 - 1.2).requires_grad_(True)
-    dh = torch.randn(12, 2, 4, requires_grad=True)
-    d2h = torch.randn(12, 2, 4, requires_grad=True)
     table = layer._padded_weight().detach().requires_grad_(True)
     wb = layer.base_weight.detach().clone().requires_grad_(True)
     t0, hs = layer.knots[:, 0], layer.knots[:, 1] - layer.knots[:, 0]
-    assert torch.autograd.gradcheck(
-        lambda *a: KANLayerJet.apply(*a, t0, hs, layer.grid, layer.k), (h, dh, d2h, table, wb)
-    )
+    for layout in (Layout.standard(2, 2), Layout.of(2, [(0, 0, 1), (1, 1, 1)])):
+        rows = torch.randn(12, layout.size, 4)
+        rows[:, 0] = torch.rand(12, 4) * 2.4 - 1.2
+        rows.requires_grad_(True)
+        assert torch.autograd.gradcheck(
+            lambda *a, lay=layout: KANLayerJet.apply(*a, t0, hs, layer.grid, layer.k, lay), (rows, table, wb)
+        )
 
 
 def test_laplacian_and_field_selection(box2):
@@ -257,7 +259,129 @@ def test_laplacian_only_jet(box2, name):
         assert j.diag is None
         assert rel_err(j["v"].lap(), full["v"].lap()) < 1e-12
         assert rel_err(j.grad, full.grad) < 1e-12
-        with pytest.raises(ValueError, match="Laplacian only"):
+        with pytest.raises(ValueError, match="not u_xx"):
             j["u"].dd("x")
-        with pytest.raises(ValueError, match="full Laplacian"):
+        with pytest.raises(ValueError, match="not u_xx"):
             j["u"].lap(["x"])
+
+
+# --- any partials: mixed, third and fourth order --------------------------------------------------------
+HIGHER = {
+    "mixed2": [(0, 1)],
+    "third": [(0, 0, 0), (1,)],
+    "mixed3": [(0, 0, 1), (1, 1, 1)],
+    "fourth": [(0, 0, 0, 0), (0, 0, 1, 1), (1, 1, 1, 1)],
+    "lap+mixed": ["lap", (0, 1, 1)],
+}
+
+
+def _higher_models(box2):
+    """Every registered surrogate with forward jets, plus quintic and Cox-de Boor KANs."""
+    torch.manual_seed(4)
+    models = {kind: build(kind, [2, 6, 4, 2], *box2) for kind in surrogate_kinds()}
+    models["kan-k5"] = KAN([2, 5, 3, 2], *box2, grid=5, k=5)
+    models["kan-recursive"] = KAN([2, 4, 2], *box2, grid=4, k=4, basis="recursive")
+    return models
+
+
+@pytest.mark.parametrize("layout", sorted(HIGHER))
+@pytest.mark.parametrize("name", [*surrogate_kinds(), "kan-k5", "kan-recursive"])
+def test_any_partials_forward_matches_autograd(box2, name, layout):
+    """Rows and parameter gradients of a loss on every row: forward jets against nested autograd, float64."""
+    model = _higher_models(box2)[name]
+    lay = Layout.of(2, HIGHER[layout])
+    x = torch.rand(128, 2) * 2.4 - 1.2
+    grads = []
+    for engine in (forward_jet, autograd_jet):
+        model.zero_grad()
+        j = engine(model, x, lay, C2, ("u", "v"))
+        weights = torch.linspace(0.5, 2.0, lay.size)[None, :, None]
+        (j.rows.square() * weights).sum().backward()
+        grads.append((j.rows.detach(), [p.grad.clone() for p in model.parameters()]))
+    (rf, gf), (ra, ga) = grads
+    assert rel_err(rf, ra) < 1e-10
+    for a, b in zip(gf, ga):
+        assert rel_err(a, b) < 1e-9
+
+
+@pytest.mark.parametrize("layout", sorted(HIGHER))
+@pytest.mark.parametrize("name", [*surrogate_kinds(), "kan-k5"])
+def test_every_row_is_the_finite_difference_of_its_parent(box2, name, layout):
+    """Row alpha = d/dx_a of row alpha[:-1] (central differences of the forward jet itself, h = 1e-5)."""
+    model = _higher_models(box2)[name]
+    lay = Layout.of(2, HIGHER[layout])
+    x = torch.rand(64, 2) * 1.6 - 0.8
+    j = forward_jet(model, x, lay, C2, ("u", "v"))
+    eps = 1e-5
+    for key in lay.keys:
+        if key == "lap":  # the Laplacian row is the sum of the diagonal, checked against autograd above
+            continue
+        parent, a = key[:-1], key[-1]
+        e = torch.zeros(2)
+        e[a] = eps
+        up = forward_jet(model, x + e, lay, C2, ("u", "v"))
+        dn = forward_jet(model, x - e, lay, C2, ("u", "v"))
+        pick = (lambda jj: jj.value) if not parent else (lambda jj, p=parent: jj.partial(p))
+        fd = (pick(up) - pick(dn)) / (2 * eps)
+        scale = 1 + float(j.partial(key).detach().abs().max())
+        assert float((fd - j.partial(key)).detach().abs().max()) < 1e-5 * scale, key
+
+
+@pytest.mark.parametrize("layout", ["mixed3", "fourth"])
+def test_any_partials_float32(box2, layout):
+    model = KAN([2, 6, 1], *box2, grid=8, k=5)
+    lay = Layout.of(2, HIGHER[layout])
+    x = torch.rand(200, 2) * 2 - 1
+    ref = autograd_jet(model, x, lay, C2, F1)
+    for engine in (forward_jet, autograd_jet):
+        j = engine(model.float(), x.float(), lay, C2, F1)
+        assert rel_err(j.rows.double(), ref.rows) < 1e-4, engine.__name__
+        model.double()
+
+
+@pytest.mark.parametrize("layout", sorted(HIGHER))
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_fused_kan_layer_any_layout(box2, layout, k):
+    """KANLayerJet's compiled kernels and PyTorch ops against the plain-autograd layer, rows and gradients."""
+    from pinnkan.surrogates import kan_jet
+
+    model = KAN([2, 5, 3, 1], *box2, grid=6, k=k)
+    lay = Layout.of(2, HIGHER[layout])
+    x = torch.rand(150, 2) * 2.6 - 1.3  # some points outside the grid
+    out = []
+    for mode in ("reference", "auto", "torch"):
+        for layer in model.layers:
+            layer.fused = mode != "reference"
+        kan_jet.BACKEND = "torch" if mode == "torch" else "auto"
+        try:
+            model.zero_grad()
+            j = forward_jet(model, x, lay, C2, F1)
+            (j.rows.pow(2) * torch.linspace(1, 2, lay.size)[None, :, None]).sum().backward()
+        finally:
+            kan_jet.BACKEND = "auto"
+        out.append([j.rows.detach()] + [p.grad.clone() for p in model.parameters()])
+    for other in out[1:]:
+        for a, b in zip(other, out[0]):
+            assert rel_err(a, b) < 1e-10
+
+
+def test_fused_kan_layer_refuses_double_backward(box2):
+    layer = KAN([2, 3, 1], *box2, grid=5).layers[0]
+    x = (torch.rand(5, 2) * 2 - 1).requires_grad_(True)
+    rows = torch.cat([x.unsqueeze(1), torch.eye(2).expand(5, 2, 2)], dim=1)
+    out = layer.rows(Rows(rows, Layout.standard(2, 1)))
+    (g,) = torch.autograd.grad(out.rows.sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError):
+        g.sum().backward()
+
+
+def test_jet_answers_by_name(box2):
+    model = MLP([2, 6, 1], *box2)
+    x = torch.rand(9, 2)
+    j = forward_jet(model, x, Layout.of(2, [(0, 1), (0, 0, 0)]), C2, F1)
+    assert torch.equal(j.d("y", "x"), j.d("x", "y")) and torch.equal(j.d("x", "x"), j.dd("x"))
+    assert j.d("x", "x", "x").shape == (9,) and torch.equal(j.d(), j.val)
+    with pytest.raises(ValueError, match="not u_yy"):
+        j.dd("y")
+    with pytest.raises(ValueError, match="no coordinate 'z'"):
+        j.d("z")

@@ -88,8 +88,8 @@ class SymbolicKAN(Surrogate):
         return z
 
     def body_jet(self, r: Rows) -> Rows:
-        if r.order == 0:
-            return Rows(self.body(r.value).unsqueeze(1), r.dim, 0)
+        if not r.layout.keys:
+            return r.like(self.body(r.value).unsqueeze(1))
         for index in range(len(self.names)):
             r = rows_through_edges(self.edges(index, r.value, r.order), r)
         return r

@@ -199,7 +199,7 @@ def refine(
 def pde_residual(problem: Problem, model: Surrogate, x: Tensor) -> dict[str, float]:
     """Mean and max |PDE residual| of ``model`` at the points x (N, D)."""
     x = x.double()
-    jet = compute_jet("forward", model, x, problem.order, problem.coords, problem.fields, create_graph=False)
+    jet = compute_jet("forward", model, x, problem.jet_layout(), problem.coords, problem.fields, create_graph=False)
     r = problem.residual(x, jet).detach()
     return {"residual_mean": float(r.abs().mean()), "residual_max": float(r.abs().max())}
 

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from pinnkan.config import Key
 from pinnkan.jet import Rows
+from pinnkan.layout import Layout, as_layout
 
 
 class Surrogate(nn.Module):
@@ -39,8 +40,6 @@ class Surrogate(nn.Module):
     default_grids: ClassVar[tuple[int, ...]] = ()
     config_keys: ClassVar[dict[str, Key]] = {}
     reference_options: ClassVar[dict[str, Any]] = {}
-    # whether body_jet carries a Laplacian row itself (1 row instead of D through every layer)
-    laplacian_rows: ClassVar[bool] = False
 
     def __init__(self, lo: Tensor, hi: Tensor) -> None:
         super().__init__()
@@ -56,6 +55,16 @@ class Surrogate(nn.Module):
         """Build from widths, the domain's bounding box (lo, hi) (D,) and a ``[model]`` section."""
         kwargs = {k: options[k] for k in cls.config_keys if options.get(k) is not None}
         return cls(list(widths), lo, hi, **kwargs)
+
+    @classmethod
+    def setting_default(cls, key: str) -> Any:
+        """The built-in value of one of its ``config_keys``: the key's default, else ``__init__``'s."""
+        import inspect
+
+        if cls.config_keys[key].default is not None:
+            return cls.config_keys[key].default
+        param = inspect.signature(cls.__init__).parameters.get(key)
+        return None if param is None or param.default is inspect.Parameter.empty else param.default
 
     @classmethod
     def has_grid(cls) -> bool:
@@ -75,17 +84,19 @@ class Surrogate(nn.Module):
         """x (N, D) -> (N, F)."""
         return self.body(x * self.in_scale + self.in_shift)
 
-    def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
-        """Value and derivatives up to ``order`` (0, 1, 2) as stacked rows (N, S, F).
+    def forward_jet(self, x: Tensor, layout: int | Layout, laplacian: bool = False) -> Rows:
+        """The value and the partials of ``layout`` at x (N, D) as stacked rows (N, S, F).
 
-        With ``laplacian`` the second-order rows are summed into one (see :class:`Rows`):
-        propagated as one row through ``body_jet`` where the surrogate says
-        ``laplacian_rows``, else summed from the diagonal rows at the end.
+        ``layout``: a :class:`~pinnkan.layout.Layout`, or a standard order (0, 1, 2; with
+        ``laplacian`` one Laplacian row in place of the Hessian diagonal).
         """
-        if self.laplacian_rows:
-            return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian and order >= 2))
-        rows = self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift))
-        return rows.to_laplacian() if laplacian else rows
+        layout = as_layout(layout, x.shape[1], laplacian)
+        return self.body_jet(Rows.of_input(x, layout, self.in_scale, self.in_shift))
+
+    def check_layout(self, layout: Layout) -> None:
+        """Raise ValueError (one line) if this surrogate cannot represent the partials of ``layout``
+        faithfully (a spline of too low a degree for the residual's order, say)."""
+        return None
 
     def body(self, z: Tensor) -> Tensor:
         raise NotImplementedError

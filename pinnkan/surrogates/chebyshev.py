@@ -26,16 +26,19 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from pinnkan import univariate
 from pinnkan.config import Key, positive
 from pinnkan.jet import Rows
+from pinnkan.layout import Layout
 from pinnkan.surrogates.base import Surrogate
 from pinnkan.surrogates.chebyshev_jet import ChebyshevLayerJet, layer_norm_rows, row_basis
+from pinnkan.surrogates.kan_jet import chain_coefficients
 
 NORMS = ("none", "layer")
 
 
 def chebyshev_basis(t: Tensor, degree: int, order: int) -> list[Tensor]:
-    """T_n(t) and its t-derivatives up to ``order`` (<= 3): order + 1 tensors t.shape + (degree + 1,)."""
+    """T_n(t) and its t-derivatives up to ``order``: order + 1 tensors t.shape + (degree + 1,)."""
     one, zero = torch.ones_like(t), torch.zeros_like(t)
     cols: list[list[Tensor]] = [[one, t]]
     if order >= 1:
@@ -53,17 +56,20 @@ def chebyshev_basis(t: Tensor, degree: int, order: int) -> list[Tensor]:
 
 
 def tanh_derivatives(h: Tensor, order: int) -> list[Tensor]:
-    """tanh and its derivatives up to ``order`` (<= 3) at h."""
+    """tanh and its derivatives up to ``order`` at h."""
     t = torch.tanh(h)
-    t1 = 1 - t * t
-    out = [t, t1, -2 * t * t1, t1 * (6 * t * t - 2)][: order + 1]
-    return out
+    if order <= 3:
+        t1 = 1 - t * t
+        return [t, t1, -2 * t * t1, t1 * (6 * t * t - 2)][: order + 1]
+    return univariate.tanh_derivatives(t, order)
 
 
 def edge_basis(h: Tensor, degree: int, order: int) -> list[Tensor]:
-    """d^j/dh^j T_n(tanh h) for j = 0..order (<= 3), each h.shape + (degree + 1,), by the chain rule."""
+    """d^j/dh^j T_n(tanh h) for j = 0..order, each h.shape + (degree + 1,), by the chain rule."""
     tj = tanh_derivatives(h, order)
     tb = chebyshev_basis(tj[0], degree, order)
+    if order > 3:
+        return univariate.compose(tb, tj)
     s = [x.unsqueeze(-1) for x in tj]
     out = [tb[0]]
     if order >= 1:
@@ -101,16 +107,24 @@ class ChebyshevLayer(nn.Module):
         for second-order rows (the squares summed over a for a Laplacian row), where
         B_j = d^j/dh^j T_n(tanh h); then one matmul with the coefficients.
         """
-        if r.order == 0:
-            return Rows(self.forward(r.value).unsqueeze(1), r.dim, 0)
-        if self.fused:
-            out = ChebyshevLayerJet.apply(r.rows, self.coef, r.dim, r.order, r.laplacian)
-            return Rows(out, r.dim, r.order, r.laplacian)
-        h, dh, d2h = r.parts()
-        basis, _ = row_basis(edge_basis(h, self.degree, r.order), dh, d2h, r.laplacian)  # (N, S, in, M)
+        if not r.layout.keys:
+            return r.like(self.forward(r.value).unsqueeze(1))
+        std = r.standard
+        if self.fused and std is not None:
+            return r.like(ChebyshevLayerJet.apply(r.rows, self.coef, r.dim, r.order, r.laplacian))
+        if std is not None:
+            h, dh, d2h = r.parts()
+            basis, _ = row_basis(edge_basis(h, self.degree, r.order), dh, d2h, r.laplacian)  # (N, S, in, M)
+        else:  # any layout: row s's basis is sum over its pairs (s, j) of Q B_j
+            b = edge_basis(r.value, self.degree, r.order)
+            rows: list[Tensor | None] = [None] * r.layout.size
+            for (s, j), q in zip(r.layout.pairs(), chain_coefficients(r.rows, r.layout)):
+                term = q.unsqueeze(-1) * b[j]
+                rows[s] = term if rows[s] is None else rows[s] + term
+            basis = torch.stack(rows, dim=1)
         n, s = basis.shape[:2]
         out = basis.reshape(n * s, -1) @ self.coef.reshape(self.n_out, -1).T
-        return Rows(out.view(n, s, self.n_out), r.dim, r.order, r.laplacian)
+        return r.like(out.view(n, s, self.n_out))
 
 
 class LayerNorm(nn.Module):
@@ -127,7 +141,7 @@ class LayerNorm(nn.Module):
         return c * torch.rsqrt(c.square().mean(-1, keepdim=True) + self.eps) * self.gain + self.bias
 
     def rows(self, r: Rows) -> Rows:
-        return Rows(layer_norm_rows(r, self.eps) * self.gain, r.dim, r.order, r.laplacian).shift(self.bias)
+        return r.like(layer_norm_rows(r, self.eps) * self.gain).shift(self.bias)
 
 
 class ChebyshevKAN(Surrogate):
@@ -136,10 +150,9 @@ class ChebyshevKAN(Surrogate):
     kind = "chebyshev"
     default_hidden = (16, 16)
     default_lr = 1e-2
-    laplacian_rows = True
     config_keys = {
-        "degree": Key("int", 5, check=positive, help="Chebyshev degree of every edge (chebyshev)"),
-        "norm": Key("str", "none", NORMS, help="layer normalisation between Chebyshev layers (chebyshev)"),
+        "degree": Key("int", None, check=positive, help="Chebyshev degree of every edge (chebyshev; default 5)"),
+        "norm": Key("str", None, NORMS, help="layer normalisation between Chebyshev layers (chebyshev; default none)"),
     }
 
     def __init__(self, widths: Sequence[int], lo: Tensor, hi: Tensor, degree: int = 5, norm: str = "none") -> None:
@@ -166,6 +179,13 @@ class ChebyshevKAN(Surrogate):
             if i < len(self.norms):
                 r = self.norms[i].rows(r)
         return r
+
+    def check_layout(self, layout: Layout) -> None:
+        if self.norms and layout.standard_form() is None:
+            raise ValueError(
+                "the Chebyshev KAN with norm = layer carries the value, gradient and Hessian diagonal or Laplacian "
+                "only (no mixed or higher partials): use --set model.norm=none"
+            )
 
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "width": self.widths, "degree": self.degree, "norm": self.norm}

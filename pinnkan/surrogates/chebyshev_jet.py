@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from pinnkan.jet import Rows
+from pinnkan.layout import Layout
 
 
 def row_basis(b: list[Tensor], dh: Tensor, d2h: Tensor | None, laplacian: bool) -> tuple[Tensor, Tensor | None]:
@@ -78,7 +79,7 @@ class ChebyshevLayerJet(torch.autograd.Function):
             ctx.save_for_backward(rows, coef, a)
             wide = coef.transpose(1, 2)
         else:
-            h, dh, d2h = Rows(rows, dim, order, laplacian).parts()
+            h, dh, d2h = Rows(rows, Layout.standard(dim, order, laplacian)).parts()
             b = edge_basis(h, degree, order + 1)  # one more for the backward
             a, sq = row_basis(b, dh, d2h, laplacian)
             ctx.save_for_backward(rows, coef, a, dh, d2h, sq, *b[1:])

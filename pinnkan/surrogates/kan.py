@@ -19,8 +19,9 @@ from torch import Tensor, nn
 from pinnkan.bspline import basis, local_basis_fn, uniform_knots
 from pinnkan.config import Key, positive
 from pinnkan.jet import Rows
+from pinnkan.layout import Layout
 from pinnkan.surrogates.base import Surrogate
-from pinnkan.surrogates.kan_jet import KANLayerJet, silu_derivatives
+from pinnkan.surrogates.kan_jet import KANLayerJet, chain_coefficients, silu_derivatives
 
 BASES = ("auto", "recursive")
 
@@ -35,19 +36,17 @@ def _is_uniform(knots: Tensor) -> bool:
 def rows_through_edges(phi: Tensor, r: Rows) -> Rows:
     """Jet rows (N, S, in) through a layer of univariate edges summed per output -> (N, S, out).
 
-    ``phi`` (in, N, order + 1, out) holds every edge's value and derivatives at the
-    rows' values h: output o gets sum_i phi_io, sum_i phi'_io dh_i and
-    sum_i phi''_io dh_i^2 + phi'_io d2h_i.
+    ``phi`` (in, N, J + 1, out) holds every edge's value and derivatives up to the layout's
+    order J at the rows' values h; output row s gets sum_i sum_{(s, j)} Q_sj[i] phi_j[i]
+    with Q the Faà di Bruno coefficients of the input rows (:func:`chain_coefficients`):
+    sum_i phi'_io dh_i for a gradient row, sum_i phi''_io dh_i^2 + phi'_io d2h_i for a diagonal one.
     """
-    _, dh, d2h = r.parts()
-    phi_j = phi.split(1, dim=2)
-    parts = [phi_j[0].sum(0)]
-    dh = dh.permute(2, 0, 1).unsqueeze(-1)  # (in, N, d, 1)
-    parts.append((dh * phi_j[1]).sum(0))
-    if r.order >= 2:
-        d2h = d2h.permute(2, 0, 1).unsqueeze(-1)
-        parts.append((dh.square() * phi_j[2] + d2h * phi_j[1]).sum(0))
-    return Rows(torch.cat(parts, dim=1), r.dim, r.order)
+    q = chain_coefficients(r.rows, r.layout)
+    out: list[Tensor | None] = [None] * r.layout.size
+    for (s, j), coef in zip(r.layout.pairs(), q):
+        term = (coef.T.unsqueeze(-1) * phi[:, :, j]).sum(0)  # (N, out)
+        out[s] = term if out[s] is None else out[s] + term
+    return r.like(torch.stack(out, dim=1))
 
 
 class KANLayer(nn.Module):
@@ -159,23 +158,14 @@ class KANLayer(nn.Module):
         return base + spline
 
     def rows(self, r: Rows) -> Rows:
-        """Propagate stacked jet rows (N, S, in) -> (N, S, out).
-
-        With phi, phi', phi'' of every edge at h, output o gets
-        sum_i phi_io, sum_i phi'_io dh_i and sum_i phi''_io dh_i^2 + phi'_io d2h_i.
-        """
-        if r.order == 0:
-            return Rows(self.forward(r.value).unsqueeze(1), r.dim, 0)
-        d = r.dim
-        h, dh, d2h = r.parts()
+        """Propagate stacked jet rows (N, S, in) -> (N, S, out), any layout (see :func:`rows_through_edges`)."""
+        if not r.layout.keys:
+            return r.like(self.forward(r.value).unsqueeze(1))
         if self.fused and self._local():
             t0, hstep = self.knots[:, 0], self.knots[:, 1] - self.knots[:, 0]
-            value, grad, diag = KANLayerJet.apply(
-                h, dh, d2h, self._padded_weight(), self.base(), t0, hstep, self.grid, self.k
-            )
-            parts = [value.unsqueeze(1), grad] + ([diag] if diag is not None else [])
-            return Rows(torch.cat(parts, dim=1), d, r.order)
-        return rows_through_edges(self.edges(h, r.order), r)
+            out = KANLayerJet.apply(r.rows, self._padded_weight(), self.base(), t0, hstep, self.grid, self.k, r.layout)
+            return r.like(out)
+        return rows_through_edges(self.edges(r.value, r.order), r)
 
     def spline_part(self, x: Tensor) -> Tensor:
         """(N, in, out): the spline term of every edge at x (N, in)."""
@@ -250,8 +240,8 @@ class KAN(Surrogate):
     default_grids = (5, 10, 20)
     config_keys = {
         "grid": Key("int", None, check=positive, help="KAN grid intervals G (default: first of train.grids)"),
-        "k": Key("int", 3, check=positive, help="KAN spline order"),
-        "basis": Key("str", "auto", BASES, help="KAN basis: closed-form local (auto) or Cox-de Boor"),
+        "k": Key("int", None, check=positive, help="KAN spline order (default 3, or the problem's kan_k)"),
+        "basis": Key("str", None, BASES, help="KAN basis: closed-form local (auto, the default) or Cox-de Boor"),
     }
     # bench's reference: the efficient-kan formulation (Cox-de Boor over all G + k bases)
     reference_options = {"basis": "recursive"}
@@ -286,6 +276,16 @@ class KAN(Surrogate):
         for layer in self.layers:
             r = layer.rows(r)
         return r
+
+    def check_layout(self, layout: Layout) -> None:
+        # a degree-k spline has jumps in its k-th derivative and Dirac spikes (which no residual at
+        # collocation points sees) in its (k+1)-th: a residual of order m needs k >= m
+        if layout.order > self.k:
+            raise ValueError(
+                f"the residual needs derivatives of order {layout.order}, but a KAN of spline order k = {self.k} "
+                f"has zero derivatives of order {self.k + 1} between its knots and spikes at them; "
+                f"use --set model.k={layout.order + 1}"
+            )
 
     def layer_inputs(self, x: Tensor) -> list[Tensor]:
         """Inputs (N, in) seen by each layer at points x (N, D)."""

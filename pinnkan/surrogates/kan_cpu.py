@@ -1,11 +1,15 @@
 """Compiled CPU kernels (numba) for the fused KAN-layer jet of kan_jet.py.
 
-Same math as :class:`pinnkan.surrogates.kan_jet.KANLayerJet`, written as loops
-over points (parallel) and edges so that nothing of size (N, in, out) is ever
-stored: the forward keeps no intermediates and the backward recomputes the
-k + 1 local bases of each input. Gradients of the shared coefficients are summed
-per thread, then added. Used for CPU tensors when numba is installed; the
-PyTorch implementation is the reference they are tested against.
+Same math as :class:`pinnkan.surrogates.kan_jet.KANLayerJet`, for any layout of
+partials, written as loops over points (parallel) and edges so that nothing of
+size (N, in, out) is ever stored: the forward keeps no intermediates and the
+backward recomputes the k + 1 local bases of each input. The layout's Faà di
+Bruno terms come in as flat arrays (``Layout.arrays``): per term its pair
+(row, j), coefficient and factor rows, so one compiled kernel serves every
+layout. The innermost loops run over the layer's outputs (contiguous in the
+coefficient table). Gradients of the shared coefficients are summed per chunk of
+points, then added. Used for CPU tensors when numba is installed; the PyTorch
+implementation is the reference they are tested against.
 """
 
 from __future__ import annotations
@@ -17,17 +21,26 @@ import numpy as np
 from pinnkan.surrogates.compiled import AVAILABLE, as_numpy, njit, prange
 from pinnkan.surrogates.compiled import chunks as chunks_for
 
+# points per block: the kernels' innermost loops run over a block's points
+BLOCK = 32
+
 if AVAILABLE:
 
     @njit(cache=True, inline="always")
-    def _silu(x, out):
-        sig = 1.0 / (1.0 + math.exp(-x))
-        om = 1.0 - sig
-        sp = sig * om
-        out[0] = x * sig
-        out[1] = sig * (1.0 + x * om)
-        out[2] = sp * (2.0 + x * (1.0 - 2.0 * sig))
-        out[3] = sp * (1.0 - 2.0 * sig) * (2.0 + x * (1.0 - 2.0 * sig)) + sp * ((1.0 - 2.0 * sig) - 2.0 * x * sp)
+    def _silu(x, nder, sig_table, sd, out):
+        """out[j] = silu^(j)(x) for j < nder; sd: scratch (nder,) for the sigmoid's derivatives.
+
+        sig_table[j] holds sigmoid^(j) as a polynomial in the sigmoid (pinnkan.univariate)."""
+        s = 1.0 / (1.0 + math.exp(-x))
+        sd[0] = s
+        for j in range(1, nder):
+            acc = 0.0
+            for c in range(sig_table.shape[1] - 1, -1, -1):
+                acc = acc * s + sig_table[j, c]
+            sd[j] = acc
+        out[0] = x * s
+        for j in range(1, nder):
+            out[j] = x * sd[j] + j * sd[j - 1]
 
     @njit(cache=True, inline="always")
     def _cubic(x, t0, hs, grid, nder, out):
@@ -62,6 +75,9 @@ if AVAILABLE:
             out[3, 1] = 3.0 * h3
             out[3, 2] = -3.0 * h3
             out[3, 3] = h3
+        for j in range(4, nder):  # a cubic's higher derivatives vanish between knots
+            for q in range(4):
+                out[j, q] = 0.0
         if cell < 0:
             cell = 0
         if cell > grid + 5:
@@ -119,186 +135,317 @@ if AVAILABLE:
             cell = grid + 2 * k - 1
         return cell
 
+    @njit(cache=True, inline="always")
+    def _basis_block(xb, nb, t0, hs, grid, k, nder, lev, tmp, one, cellb, bb):
+        """Local bases of every point of a block: bb[j, q, b] (j < nder), cellb[b] the clamped cell."""
+        if k == 3:
+            hinv = 1.0 / hs
+            for b in range(nb):
+                s = (xb[b] - t0) * hinv
+                c = math.floor(s)
+                u = s - c
+                cell = int(c)
+                inside = 1.0 if (cell >= 0 and cell < grid + 6) else 0.0
+                v = 1.0 - u
+                u2 = u * u
+                f = inside / 6.0
+                bb[0, 0, b] = f * v * v * v
+                bb[0, 1, b] = f * (3.0 * u2 * u - 6.0 * u2 + 4.0)
+                bb[0, 2, b] = f * (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0)
+                bb[0, 3, b] = f * u2 * u
+                if nder > 1:
+                    g = 0.5 * inside * hinv
+                    bb[1, 0, b] = -g * v * v
+                    bb[1, 1, b] = g * (3.0 * u2 - 4.0 * u)
+                    bb[1, 2, b] = g * (-3.0 * u2 + 2.0 * u + 1.0)
+                    bb[1, 3, b] = g * u2
+                if nder > 2:
+                    h2 = inside * hinv * hinv
+                    bb[2, 0, b] = v * h2
+                    bb[2, 1, b] = (3.0 * u - 2.0) * h2
+                    bb[2, 2, b] = (1.0 - 3.0 * u) * h2
+                    bb[2, 3, b] = u * h2
+                if nder > 3:
+                    h3 = inside * hinv * hinv * hinv
+                    bb[3, 0, b] = -h3
+                    bb[3, 1, b] = 3.0 * h3
+                    bb[3, 2, b] = -3.0 * h3
+                    bb[3, 3, b] = h3
+                for j in range(4, nder):  # a cubic's higher derivatives vanish between knots
+                    for q in range(4):
+                        bb[j, q, b] = 0.0
+                cellb[b] = min(max(cell, 0), grid + 5)
+            return
+        for b in range(nb):
+            cellb[b] = _local(xb[b], t0, hs, grid, k, nder, lev, tmp, one)
+            for j in range(nder):
+                for q in range(k + 1):
+                    bb[j, q, b] = one[j, q]
+
+    @njit(cache=True, inline="always")
+    def _silu_block(xb, nb, nder, sig_table, sb):
+        """sb[j, b] = silu^(j)(xb[b]) for j < nder (closed form up to the third, the table beyond)."""
+        for b in range(nb):
+            x = xb[b]
+            sig = 1.0 / (1.0 + math.exp(-x))
+            om = 1.0 - sig
+            sp = sig * om
+            sb[0, b] = x * sig
+            if nder > 1:
+                sb[1, b] = sig * (1.0 + x * om)
+            if nder > 2:
+                sb[2, b] = sp * (2.0 + x * (1.0 - 2.0 * sig))
+            if nder > 3:
+                m2 = 1.0 - 2.0 * sig
+                sb[3, b] = sp * m2 * (2.0 + x * m2) + sp * (m2 - 2.0 * x * sp)
+            if nder > 4:
+                prev = 0.0
+                for c in range(sig_table.shape[1] - 1, -1, -1):
+                    prev = prev * sig + sig_table[3, c]
+                for j in range(4, nder):
+                    acc = 0.0
+                    for c in range(sig_table.shape[1] - 1, -1, -1):
+                        acc = acc * sig + sig_table[j, c]
+                    sb[j, b] = x * acc + j * prev
+                    prev = acc
+
+    @njit(cache=True, inline="always")
+    def _chain_block(rows, n0, nb, i, t_pair, t_coef, t_nfac, t_fac, qb, live):
+        """qb[p, b] = Q of pair p for input i at the block's points; live[p]: any of them non-zero."""
+        n_pairs = qb.shape[0]
+        for p in range(n_pairs):
+            for b in range(nb):
+                qb[p, b] = 0.0
+        for b in range(nb):
+            qb[0, b] = 1.0
+        for tt in range(t_pair.shape[0]):
+            p = t_pair[tt]
+            c = t_coef[tt]
+            nf = t_nfac[tt]
+            f0 = t_fac[tt, 0]
+            if nf == 1:
+                for b in range(nb):
+                    qb[p, b] += c * rows[n0 + b, f0, i]
+            else:
+                for b in range(nb):
+                    prod = c * rows[n0 + b, f0, i]
+                    for f in range(1, nf):
+                        prod *= rows[n0 + b, t_fac[tt, f], i]
+                    qb[p, b] += prod
+        for p in range(n_pairs):
+            live[p] = False
+            for b in range(nb):
+                if qb[p, b] != 0.0:
+                    live[p] = True
+                    break
+
+    @njit(cache=True, inline="always")
+    def _phi_block(table, wbt, i, o, k, nder, nb, cellb, bb, sb, phib):
+        """phib[j, b] = sum_q bb[j, q, b] table[i, cellb[b] + q, o] + sb[j, b] wbt[i, o] for j < nder."""
+        w = wbt[i, o]
+        for j in range(nder):
+            for b in range(nb):
+                phib[j, b] = sb[j, b] * w
+            for q in range(k + 1):
+                for b in range(nb):
+                    phib[j, b] += bb[j, q, b] * table[i, cellb[b] + q, o]
+
     @njit(cache=True, parallel=True, fastmath=True)
-    def forward_kernel(h, dh, d2h, table, wb, t0, hs, grid, k, order, chunks, value, grad, diag):
-        n_pts, n_in = h.shape
-        n_out = wb.shape[0]
-        d = dh.shape[1]
+    def forward_kernel(
+        rows, table, wbt, t0, hs, grid, k, order, sig_table, pair_row, pair_j, t_pair, t_coef, t_nfac, t_fac,
+        chunks, out,
+    ):
+        n_pts, n_rows, n_in = rows.shape
+        n_out = table.shape[2]
+        n_pairs = pair_row.shape[0]
+        nder = order + 1
         per = (n_pts + chunks - 1) // chunks
+        dt = rows.dtype
         for t in prange(chunks):
             # scratch once per chunk: allocations per point would dominate
             lev = np.empty((k + 1, k + 1))
             tmp = np.empty(k + 2)
-            b = np.empty((3, k + 1))
-            s = np.empty(4)
-            acc_v = np.empty(n_out)
-            acc_g = np.empty((d, n_out))
-            acc_d = np.empty((d, n_out))
-            for n in range(t * per, min(n_pts, (t + 1) * per)):
-                acc_v[:] = 0.0
-                acc_g[:] = 0.0
-                acc_d[:] = 0.0
+            one = np.empty((max(nder, 4), k + 1))
+            xb = np.empty(BLOCK, dt)
+            cellb = np.empty(BLOCK, dtype=np.int64)
+            bb = np.empty((max(nder, 4), k + 1, BLOCK), dt)
+            sb = np.empty((nder, BLOCK), dt)
+            qb = np.empty((n_pairs, BLOCK), dt)
+            live = np.empty(n_pairs, dtype=np.bool_)
+            phib = np.empty((nder, BLOCK), dt)
+            acc = np.empty((n_rows, n_out, BLOCK), dt)
+            end = min(n_pts, (t + 1) * per)
+            for n0 in range(t * per, end, BLOCK):
+                nb = min(BLOCK, end - n0)
+                acc[:] = 0.0
                 for i in range(n_in):
-                    x = h[n, i]
-                    cell = _local(x, t0[i], hs[i], grid, k, order + 1, lev, tmp, b)
-                    _silu(x, s)
+                    for b in range(nb):
+                        xb[b] = rows[n0 + b, 0, i]
+                    _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, lev, tmp, one, cellb, bb)
+                    _silu_block(xb, nb, nder, sig_table, sb)
+                    _chain_block(rows, n0, nb, i, t_pair, t_coef, t_nfac, t_fac, qb, live)
                     for o in range(n_out):
-                        w = wb[o, i]
-                        p0 = s[0] * w
-                        p1 = s[1] * w
-                        p2 = s[2] * w
-                        for q in range(k + 1):
-                            c = table[i, cell + q, o]
-                            p0 += b[0, q] * c
-                            p1 += b[1, q] * c
-                            p2 += b[2, q] * c
-                        acc_v[o] += p0
-                        for a in range(d):
-                            g = dh[n, a, i]
-                            acc_g[a, o] += g * p1
-                            acc_d[a, o] += g * g * p2
-                        if order == 2:
-                            for a in range(d):
-                                acc_d[a, o] += d2h[n, a, i] * p1
-                for o in range(n_out):
-                    value[n, o] = acc_v[o]
-                    for a in range(d):
-                        grad[n, a, o] = acc_g[a, o]
-                        if order == 2:
-                            diag[n, a, o] = acc_d[a, o]
+                        _phi_block(table, wbt, i, o, k, nder, nb, cellb, bb, sb, phib)
+                        for p in range(n_pairs):
+                            if live[p]:
+                                s = pair_row[p]
+                                j = pair_j[p]
+                                for b in range(nb):
+                                    acc[s, o, b] += qb[p, b] * phib[j, b]
+                for b in range(nb):
+                    for s in range(n_rows):
+                        for o in range(n_out):
+                            out[n0 + b, s, o] = acc[s, o, b]
 
     @njit(cache=True, parallel=True, fastmath=True)
     def backward_kernel(
-        h, dh, d2h, table, wb, t0, hs, grid, k, order, g_value, g_grad, g_diag, g_h, g_dh, g_d2h, g_table, g_wb
+        rows, table, wbt, t0, hs, grid, k, order, sig_table, pair_row, pair_j, t_pair, t_coef, t_nfac, t_fac,
+        g_out, g_rows, g_table, g_wbt,
     ):
-        """g_table (T, in, W, out) and g_wb (T, out, in): one slice per chunk of points, summed by the caller."""
-        n_pts, n_in = h.shape
-        n_out = wb.shape[0]
-        d = dh.shape[1]
+        """g_table (T, in, W, out) and g_wbt (T, in, out): one slice per chunk of points, summed by the caller."""
+        n_pts, n_rows, n_in = rows.shape
+        n_out = table.shape[2]
+        n_pairs = pair_row.shape[0]
+        n_terms = t_pair.shape[0]
+        nder = order + 2
         chunks = g_table.shape[0]
         per = (n_pts + chunks - 1) // chunks
-        two = order == 2
+        dt = rows.dtype
         for t in prange(chunks):
             lev = np.empty((k + 1, k + 1))
             tmp = np.empty(k + 2)
-            b = np.empty((4, k + 1))
-            s = np.empty(4)
-            loc_dh = np.empty(d)
-            loc_d2h = np.empty(d)
-            for n in range(t * per, min(n_pts, (t + 1) * per)):
+            one = np.empty((max(nder, 4), k + 1))
+            xb = np.empty(BLOCK, dt)
+            cellb = np.empty(BLOCK, dtype=np.int64)
+            bb = np.empty((max(nder, 4), k + 1, BLOCK), dt)
+            sb = np.empty((nder, BLOCK), dt)
+            qb = np.empty((n_pairs, BLOCK), dt)
+            live = np.empty(n_pairs, dtype=np.bool_)
+            gqb = np.empty((n_pairs, BLOCK), dt)
+            phib = np.empty((nder, BLOCK), dt)
+            gab = np.empty((order + 1, BLOCK), dt)
+            ghb = np.empty(BLOCK, dt)
+            tq = np.empty((k + 1, BLOCK), dt)
+            end = min(n_pts, (t + 1) * per)
+            for n0 in range(t * per, end, BLOCK):
+                nb = min(BLOCK, end - n0)
                 for i in range(n_in):
-                    x = h[n, i]
-                    cell = _local(x, t0[i], hs[i], grid, k, order + 2, lev, tmp, b)
-                    _silu(x, s)
-                    gh = 0.0
-                    loc_dh[:] = 0.0
-                    loc_d2h[:] = 0.0
+                    for b in range(nb):
+                        xb[b] = rows[n0 + b, 0, i]
+                        ghb[b] = 0.0
+                    _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, lev, tmp, one, cellb, bb)
+                    _silu_block(xb, nb, nder, sig_table, sb)
+                    _chain_block(rows, n0, nb, i, t_pair, t_coef, t_nfac, t_fac, qb, live)
+                    gqb[:] = 0.0
                     for o in range(n_out):
-                        w = wb[o, i]
-                        p1 = s[1] * w
-                        p2 = s[2] * w
-                        p3 = s[3] * w
+                        _phi_block(table, wbt, i, o, k, nder, nb, cellb, bb, sb, phib)
+                        gab[:] = 0.0
+                        for p in range(n_pairs):
+                            s = pair_row[p]
+                            j = pair_j[p]
+                            for b in range(nb):
+                                g = g_out[n0 + b, s, o]
+                                gqb[p, b] += g * phib[j, b]
+                                gab[j, b] += qb[p, b] * g
+                        gw = 0.0
+                        for j in range(order + 1):
+                            for b in range(nb):
+                                ghb[b] += gab[j, b] * phib[j + 1, b]
+                                gw += sb[j, b] * gab[j, b]
+                        g_wbt[t, i, o] += gw
                         for q in range(k + 1):
-                            c = table[i, cell + q, o]
-                            p1 += b[1, q] * c
-                            p2 += b[2, q] * c
-                            p3 += b[3, q] * c
-                        g0 = g_value[n, o]
-                        g1 = 0.0
-                        g2 = 0.0
-                        for a in range(d):
-                            gg = g_grad[n, a, o]
-                            dha = dh[n, a, i]
-                            g1 += dha * gg
-                            loc_dh[a] += gg * p1
-                            if two:
-                                gd = g_diag[n, a, o]
-                                g1 += d2h[n, a, i] * gd
-                                g2 += dha * dha * gd
-                                loc_dh[a] += 2.0 * dha * gd * p2
-                                loc_d2h[a] += gd * p1
-                        gh += g0 * p1 + g1 * p2 + g2 * p3
-                        g_wb[t, o, i] += s[0] * g0 + s[1] * g1 + s[2] * g2
-                        for q in range(k + 1):
-                            g_table[t, i, cell + q, o] += b[0, q] * g0 + b[1, q] * g1 + b[2, q] * g2
-                    g_h[n, i] = gh
-                    for a in range(d):
-                        g_dh[n, a, i] = loc_dh[a]
-                        if two:
-                            g_d2h[n, a, i] = loc_d2h[a]
+                            for b in range(nb):
+                                tq[q, b] = bb[0, q, b] * gab[0, b]
+                            for j in range(1, order + 1):
+                                for b in range(nb):
+                                    tq[q, b] += bb[j, q, b] * gab[j, b]
+                        # scatter into the shared coefficients: in order of the points (cells repeat)
+                        for b in range(nb):
+                            c = cellb[b]
+                            for q in range(k + 1):
+                                g_table[t, i, c + q, o] += tq[q, b]
+                    for b in range(nb):
+                        g_rows[n0 + b, 0, i] = ghb[b]
+                        for s in range(1, n_rows):
+                            g_rows[n0 + b, s, i] = 0.0
+                    for tt in range(n_terms):
+                        p = t_pair[tt]
+                        coef = t_coef[tt]
+                        nf = t_nfac[tt]
+                        for a in range(nf):
+                            fa = t_fac[tt, a]
+                            for b in range(nb):
+                                term = gqb[p, b] * coef
+                                for f in range(nf):
+                                    if f != a:
+                                        term *= rows[n0 + b, t_fac[tt, f], i]
+                                g_rows[n0 + b, fa, i] += term
 
 
 _np = as_numpy
 
 
-def jet_forward(h, dh, d2h, table, wb, t0, hs, grid: int, k: int):
-    """Torch tensors in, (value, grad, diag or None) torch tensors out; see forward_kernel."""
+def _layout_args(layout, dtype):
+    from pinnkan.univariate import poly_table
+
+    arr = layout.arrays()
+    sig = poly_table("sigmoid", layout.order + 1)
+    return (
+        layout.order,
+        sig,
+        arr["pair_row"],
+        arr["pair_j"],
+        arr["pair"],
+        arr["coef"],
+        arr["nfac"],
+        arr["fac"],
+    )
+
+
+def jet_forward(rows, table, wb, t0, hs, grid: int, k: int, layout):
+    """Torch tensors in, the output rows (N, S, out) out; see forward_kernel."""
     import torch
 
-    n, n_in = h.shape
-    d, n_out = dh.shape[1], wb.shape[0]
-    order = 1 if d2h is None else 2
-    value = torch.empty(n, n_out, dtype=h.dtype)
-    grad = torch.empty(n, d, n_out, dtype=h.dtype)
-    diag = torch.empty(n, d, n_out, dtype=h.dtype) if order == 2 else torch.empty(1, 1, 1, dtype=h.dtype)
-    d2 = _np(d2h) if order == 2 else np.zeros((1, 1, 1), dtype=_np(h).dtype)
-    chunks = chunks_for(n)
+    n, s, _ = rows.shape
+    out = torch.empty(n, s, table.shape[-1], dtype=rows.dtype)
     forward_kernel(
-        _np(h),
-        _np(dh),
-        d2,
+        _np(rows),
         _np(table),
-        _np(wb),
+        _np(wb.T),
         _np(t0),
         _np(hs),
         grid,
         k,
-        order,
-        chunks,
-        value.numpy(),
-        grad.numpy(),
-        diag.numpy(),
+        *_layout_args(layout, rows.dtype),
+        chunks_for(n),
+        out.numpy(),
     )
-    return value, grad, (diag if order == 2 else None)
+    return out
 
 
-def jet_backward(h, dh, d2h, table, wb, t0, hs, grid: int, k: int, g_value, g_grad, g_diag):
-    """Gradients (h, dh, d2h or None, table, wb) of the fused layer; None upstream grads count as 0."""
+def jet_backward(rows, table, wb, t0, hs, grid: int, k: int, layout, g_out):
+    """Gradients (rows, table, wb) of the fused layer; a None upstream gradient counts as 0."""
     import torch
 
-    n, n_in = h.shape
-    d, n_out = dh.shape[1], wb.shape[0]
-    order = 1 if d2h is None else 2
-    dt = h.dtype
-    g_value = torch.zeros(n, n_out, dtype=dt) if g_value is None else g_value
-    g_grad = torch.zeros(n, d, n_out, dtype=dt) if g_grad is None else g_grad
-    if order == 2 and g_diag is None:
-        g_diag = torch.zeros(n, d, n_out, dtype=dt)
+    n, s, n_in = rows.shape
+    dt = rows.dtype
+    g_out = torch.zeros(n, s, table.shape[-1], dtype=dt) if g_out is None else g_out
     chunks = chunks_for(n)
-    g_h = torch.empty(n, n_in, dtype=dt)
-    g_dh = torch.empty(n, d, n_in, dtype=dt)
-    g_d2h = torch.empty(n, d, n_in, dtype=dt) if order == 2 else torch.zeros(1, 1, 1, dtype=dt)
+    g_rows = torch.empty_like(rows)
     g_table = torch.zeros((chunks,) + tuple(table.shape), dtype=dt)
-    g_wb = torch.zeros(chunks, n_out, n_in, dtype=dt)
-    dummy = np.zeros((1, 1, 1), dtype=_np(h).dtype)
+    g_wbt = torch.zeros(chunks, n_in, table.shape[-1], dtype=dt)
     backward_kernel(
-        _np(h),
-        _np(dh),
-        _np(d2h) if order == 2 else dummy,
+        _np(rows),
         _np(table),
-        _np(wb),
+        _np(wb.T),
         _np(t0),
         _np(hs),
         grid,
         k,
-        order,
-        _np(g_value),
-        _np(g_grad),
-        _np(g_diag) if order == 2 else dummy,
-        g_h.numpy(),
-        g_dh.numpy(),
-        g_d2h.numpy(),
+        *_layout_args(layout, dt),
+        _np(g_out),
+        g_rows.numpy(),
         g_table.numpy(),
-        g_wb.numpy(),
+        g_wbt.numpy(),
     )
-    return g_h, g_dh, (g_d2h if order == 2 else None), g_table.sum(0), g_wb.sum(0)
+    return g_rows, g_table.sum(0), g_wbt.sum(0).T

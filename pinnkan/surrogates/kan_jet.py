@@ -1,49 +1,79 @@
-"""Fused jet propagation through one KAN layer on a uniform grid.
+"""Fused jet propagation through one KAN layer on a uniform grid, for any layout of partials.
 
-One autograd node computes, for inputs carrying (h, dh, d2h), the outputs'
-(value, gradient, Hessian diagonal), with a hand-derived backward. Per edge
-(i -> o) it needs phi_j = d^j phi / dh^j for j = 0..order (+1 for the backward):
+One autograd node maps the input rows (N, S, in) — the value h and the partials
+of the layer's inputs that the layout holds — to the output rows (N, S, out),
+with a hand-derived backward. Every edge i -> o is univariate, so each output row
+is a Faà di Bruno combination (pinnkan.layout) of the edge's derivatives
+phi_j = d^j phi / dh^j, j = 0..J (J the layout's order):
 
     phi_j[i,n,o] = sum_r B_j[i,n,r] C[i, cell+r, o] + silu^(j)(h[i,n]) Wb[o,i]
-    V[n,o]   = sum_i phi_0
-    G[n,a,o] = sum_i dh[i,n,a] phi_1
-    D[n,a,o] = sum_i dh[i,n,a]^2 phi_2 + d2h[i,n,a] phi_1
+    Q[i,n,p]     = sum over the terms of pair p = (s, j): coef * prod(rows[n, factors, i])
+    out[n,s,o]   = sum_i sum_{p = (s, j)} Q[i,n,p] phi_j[i,n,o]
 
-Backward, from gV, gG, gD:
-    gphi_0 = gV,  gphi_1 = sum_a dh gG + d2h gD,  gphi_2 = sum_a dh^2 gD
-    gh = sum_j sum_o gphi_j phi_{j+1}
-    gdh = sum_o gG phi_1 + 2 dh gD phi_2,   gd2h = sum_o gD phi_1
-    gWb[o,i] = sum_{n,j} silu^(j) gphi_j,   gC[i, cell+r, o] += sum_j B_j gphi_j
-The PyTorch-autograd version of the same layer (KANLayer.rows with fused=False)
-is the reference it is tested against.
+(for the standard rows: Q = dh_a for a gradient row with j = 1; dh_a^2 (j = 2) and
+d2h_a (j = 1) for a diagonal row). Backward, from g = d loss / d out:
+
+    gQ[i,n,p]    = sum_o g[n,s,o] phi_j[i,n,o]
+    Ga[i,n,j,o]  = sum_{p = (s, j)} Q[i,n,p] g[n,s,o]          (the cotangent of phi_j)
+    gh[i,n]      = sum_{j,o} Ga phi_{j+1},   gWb[o,i] = sum_{n,j} silu^(j) Ga
+    gC[i, cell+r, o] += sum_j B_j Ga,        grows from gQ through the terms' products
+
+so the node needs phi up to J + 1 and first-order autograd only; it is not
+differentiable twice (a double backward raises). :class:`KANLayerJet` runs compiled
+CPU kernels (kan_cpu.py) for CPU tensors and the PyTorch ops here elsewhere; the
+layer's plain-autograd path (``KANLayer.rows`` with ``fused = False``) is the
+reference both are tested against.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from pinnkan.bspline import local_basis
+from pinnkan.layout import Layout
+from pinnkan.univariate import silu_derivatives_from
 
 
 def silu_derivatives(h: Tensor, order: int) -> list[Tensor]:
-    """silu and its derivatives up to ``order`` (<= 3) at h."""
-    sig = torch.sigmoid(h)
-    one_m = 1 - sig
-    out = [h * sig]
-    if order >= 1:
-        out.append(sig * (1 + h * one_m))
-    if order >= 2:
-        out.append(sig * one_m * (2 + h * (1 - 2 * sig)))
-    if order >= 3:
-        # d/dh [s(1-s)(2 + h(1-2s))] with s' = s(1-s)
-        sp = sig * one_m
-        out.append(sp * (1 - 2 * sig) * (2 + h * (1 - 2 * sig)) + sp * ((1 - 2 * sig) - 2 * h * sp))
-    return out
+    """silu and its derivatives up to ``order`` at h."""
+    return silu_derivatives_from(h, torch.sigmoid(h), order)
+
+
+def chain_coefficients(rows: Tensor, layout: Layout) -> list[Tensor]:
+    """Q per pair of ``layout.pairs()``: (N, n) each, from rows (N, S, n); pair 0 (the value) is ones."""
+    parts = rows.unbind(1)
+    pairs = layout.pairs()
+    acc: list[Tensor | None] = [torch.ones_like(parts[0])] + [None] * (len(pairs) - 1)
+    for t in layout.terms():
+        term = parts[t.factors[0]] if t.coef == 1.0 else t.coef * parts[t.factors[0]]
+        for q in t.factors[1:]:
+            term = term * parts[q]
+        p = pairs.index((t.row, t.j))
+        acc[p] = term if acc[p] is None else acc[p] + term
+    return acc
+
+
+def _terms_backward(rows: Tensor, layout: Layout, g_q: Tensor) -> Tensor:
+    """Cotangent of the input rows (N, S, n) from that of Q, g_q (N, P, n); the value row gets 0 here."""
+    parts = rows.unbind(1)
+    pairs = layout.pairs()
+    grads: list[Tensor | None] = [None] * layout.size
+    for t in layout.terms():
+        gp = g_q[:, pairs.index((t.row, t.j))]
+        for a, q in enumerate(t.factors):
+            term = gp if t.coef == 1.0 else t.coef * gp
+            for b, q2 in enumerate(t.factors):
+                if b != a:
+                    term = term * parts[q2]
+            grads[q] = term if grads[q] is None else grads[q] + term
+    zero = torch.zeros_like(parts[0])
+    return torch.stack([zero if g is None else g for g in grads], dim=1)
 
 
 def _edges(h_t: Tensor, table: Tensor, wb_t: Tensor, t0, hstep, grid: int, k: int, order: int):
-    """phi_j (in, N, out) for j = 0..order, plus what the backward needs.
+    """phi_j (in, N, order + 1, out) for j = 0..order, plus what the backward needs.
 
     h_t: (in, N); table: (in, G + 3k, out) padded coefficients; wb_t: (in, out).
     """
@@ -55,12 +85,12 @@ def _edges(h_t: Tensor, table: Tensor, wb_t: Tensor, t0, hstep, grid: int, k: in
     )  # (in, N, K)
     coef = table.reshape(-1, table.shape[-1])[idx.reshape(-1)].view(n_in, n, k + 1, -1)  # (in, N, K, out)
     basis = torch.stack([bj.permute(1, 0, 2) for bj in b], dim=2)  # (in, N, J, K)
-    s = silu_derivatives(h_t, order)
+    s = torch.stack(silu_derivatives(h_t, order), dim=2)  # (in, N, J)
     # broadcast-multiply-sum: batched matmuls of (J, K) @ (K, out) are slow on the CPU
-    phi = torch.stack(s, dim=2).unsqueeze(-1) * wb_t[:, None, None, :]
+    phi = s.unsqueeze(-1) * wb_t[:, None, None, :]
     for r in range(k + 1):
         phi = phi + basis[:, :, :, r : r + 1] * coef[:, :, None, r]
-    return phi, basis, coef, idx, torch.stack(s, dim=2)
+    return phi, basis, idx, s
 
 
 # "auto": compiled CPU kernels (kan_cpu.py) for CPU tensors when numba is there,
@@ -75,75 +105,56 @@ def _compiled(h: Tensor) -> bool:
 
 
 class KANLayerJet(torch.autograd.Function):
-    """(h (N, in), dh (N, d, in), d2h (N, d, in) or None) -> (V (N, out), G (N, d, out), D (N, d, out) or None)."""
+    """(rows (N, S, in), table (in, G + 3k, out), Wb (out, in), t0, h (in,), grid, k, layout) -> rows (N, S, out)."""
 
     @staticmethod
-    def forward(ctx, h, dh, d2h, table, wb, t0, hstep, grid: int, k: int):
-        ctx.compiled = _compiled(h)
+    def forward(ctx, rows, table, wb, t0, hstep, grid: int, k: int, layout: Layout):
+        ctx.compiled = _compiled(rows)
+        ctx.grid, ctx.k, ctx.layout = grid, k, layout
         if ctx.compiled:
             from pinnkan.surrogates import kan_cpu
 
             # only the inputs are kept: the backward kernel recomputes the local bases
-            ctx.save_for_backward(h, dh, d2h, table, wb, t0, hstep)
-            ctx.grid, ctx.k = grid, k
-            return kan_cpu.jet_forward(h, dh, d2h, table, wb, t0, hstep, grid, k)
-        order = 1 if d2h is None else 2
-        h_t = h.T
-        dh_t = dh.permute(2, 0, 1)  # (in, N, d)
-        phi, basis, coef, idx, s = _edges(h_t, table, wb.T, t0, hstep, grid, k, order + 1)
-        p1 = phi[:, :, 1]
-        value = phi[:, :, 0].sum(0)
-        grad = (dh_t.unsqueeze(-1) * p1.unsqueeze(2)).sum(0)
-        diag = None
-        if order == 2:
-            d2h_t = d2h.permute(2, 0, 1)
-            diag = (
-                dh_t.square().unsqueeze(-1) * phi[:, :, 2].unsqueeze(2) + d2h_t.unsqueeze(-1) * p1.unsqueeze(2)
-            ).sum(0)
-        else:
-            d2h_t = None
-        ctx.save_for_backward(dh_t, d2h_t if d2h_t is not None else h.new_empty(0), phi, basis, idx, s)
-        ctx.order, ctx.table_shape = order, table.shape
-        return value, grad, diag
+            ctx.save_for_backward(rows, table, wb, t0, hstep)
+            return kan_cpu.jet_forward(rows, table, wb, t0, hstep, grid, k, layout)
+        pairs = layout.pairs()
+        h_t = rows[:, 0].T
+        phi, basis, idx, s = _edges(h_t, table, wb.T, t0, hstep, grid, k, layout.order + 1)
+        q = torch.stack(chain_coefficients(rows, layout), dim=1)  # (N, P, in)
+        pair_row = torch.tensor([p[0] for p in pairs], device=rows.device)
+        pair_j = torch.tensor([p[1] for p in pairs], device=rows.device)
+        contrib = (q.permute(2, 0, 1).unsqueeze(-1) * phi[:, :, pair_j]).sum(0)  # (N, P, out)
+        out = contrib.new_zeros(rows.shape[0], layout.size, table.shape[-1]).index_add_(1, pair_row, contrib)
+        ctx.save_for_backward(rows, q, phi, basis, idx, s, pair_row, pair_j)
+        ctx.table_shape = table.shape
+        return out
 
     @staticmethod
-    def backward(ctx, g_value, g_grad, g_diag):
+    @once_differentiable
+    def backward(ctx, g_out):
+        layout = ctx.layout
         if ctx.compiled:
             from pinnkan.surrogates import kan_cpu
 
-            h, dh, d2h, table, wb, t0, hstep = ctx.saved_tensors
-            grads = kan_cpu.jet_backward(h, dh, d2h, table, wb, t0, hstep, ctx.grid, ctx.k, g_value, g_grad, g_diag)
-            return (*grads, None, None, None, None)
-        dh_t, d2h_t, phi, basis, idx, s = ctx.saved_tensors
-        order = ctx.order
-        n_in, n, d = dh_t.shape
-        n_out = phi.shape[-1]
-        zeros = phi.new_zeros(n, n_out)
-        g_value = zeros if g_value is None else g_value
-        g_grad = phi.new_zeros(n, d, n_out) if g_grad is None else g_grad
-        gphi = [g_value.unsqueeze(0).expand(n_in, n, n_out)]
-        # gphi_1 = sum_a dh gG (+ d2h gD)
-        gp1 = (dh_t.unsqueeze(-1) * g_grad.unsqueeze(0)).sum(2)
-        g_dh = (g_grad.unsqueeze(0) * phi[:, :, 1].unsqueeze(2)).sum(-1)  # (in, N, d)
-        g_d2h = None
-        if order == 2 and g_diag is not None:
-            gD = g_diag.unsqueeze(0)  # (1, N, d, out)
-            gp1 = gp1 + (d2h_t.unsqueeze(-1) * gD).sum(2)
-            gp2 = (dh_t.square().unsqueeze(-1) * gD).sum(2)
-            g_dh = g_dh + 2 * dh_t * (gD * phi[:, :, 2].unsqueeze(2)).sum(-1)
-            g_d2h = (gD * phi[:, :, 1].unsqueeze(2)).sum(-1)
-            gphi += [gp1, gp2]
-        else:
-            gphi += [gp1]
-        gphi_t = torch.stack(gphi, dim=2)  # (in, N, J, out), J = len(gphi)
-        j = gphi_t.shape[2]
-        g_h = (gphi_t * phi[:, :, 1 : j + 1]).sum((2, 3))  # (in, N)
-        g_wb = torch.einsum("injo,inj->oi", gphi_t, s[:, :, :j])
+            rows, table, wb, t0, hstep = ctx.saved_tensors
+            g_rows, g_table, g_wb = kan_cpu.jet_backward(rows, table, wb, t0, hstep, ctx.grid, ctx.k, layout, g_out)
+            return g_rows, g_table, g_wb, None, None, None, None, None
+        rows, q, phi, basis, idx, s, pair_row, pair_j = ctx.saved_tensors
+        n_in, n, _, n_out = phi.shape
+        order = layout.order
+        g_p = g_out[:, pair_row]  # (N, P, out)
+        phi_p = phi[:, :, pair_j]  # (in, N, P, out)
+        g_q = (phi_p * g_p.unsqueeze(0)).sum(-1)  # (in, N, P)
+        # Ga[i, n, j, o] = sum over pairs with that j of Q g
+        weighted = q.permute(2, 0, 1).unsqueeze(-1) * g_p.unsqueeze(0)  # (in, N, P, out)
+        g_a = weighted.new_zeros(n_in, n, order + 1, n_out).index_add_(2, pair_j, weighted)
+        g_h = (g_a * phi[:, :, 1 : order + 2]).sum((2, 3))  # (in, N)
+        g_wb = torch.einsum("injo,inj->oi", g_a, s[:, :, : order + 1])
         per_coef = torch.stack(
-            [(basis[:, :, :j, r : r + 1] * gphi_t).sum(2) for r in range(basis.shape[-1])], dim=2
+            [(basis[:, :, : order + 1, r : r + 1] * g_a).sum(2) for r in range(basis.shape[-1])], dim=2
         )  # (in, N, K, out)
         g_table = phi.new_zeros(ctx.table_shape).view(-1, n_out)
         g_table.index_add_(0, idx.reshape(-1), per_coef.reshape(-1, n_out))
-        g_table = g_table.view(ctx.table_shape)
-        g_d2h_out = None if g_d2h is None else g_d2h.permute(1, 2, 0)
-        return g_h.T, g_dh.permute(1, 2, 0), g_d2h_out, g_table, g_wb, None, None, None, None
+        g_rows = _terms_backward(rows, layout, g_q.permute(1, 2, 0))
+        g_rows[:, 0] = g_h.T
+        return g_rows, g_table.view(ctx.table_shape), g_wb, None, None, None, None, None

@@ -10,8 +10,10 @@ import torch
 from torch import Tensor, nn
 
 from pinnkan.jet import Rows
+from pinnkan.layout import Layout, as_layout
 from pinnkan.surrogates.base import Surrogate
 from pinnkan.surrogates.mlp_jet import MLPJet, second_order_weights
+from pinnkan.univariate import tanh_derivatives
 
 
 class MLP(Surrogate):
@@ -39,23 +41,26 @@ class MLP(Surrogate):
                 z = torch.tanh(z)
         return z
 
-    def forward_jet(self, x: Tensor, order: int, laplacian: bool = False) -> Rows:
-        if not self.fused or order == 0 or len(self.layers) < 2 or x.requires_grad:
-            # plain PyTorch ops on Rows (a Laplacian row included): the reference, and the path
-            # when x needs a gradient, which the fused node does not give
-            return self.body_jet(Rows.of_input(x, order, self.in_scale, self.in_shift, laplacian))
-        c = None if order == 1 else second_order_weights(x.shape[1], laplacian, x)
+    def forward_jet(self, x: Tensor, layout: int | Layout, laplacian: bool = False) -> Rows:
+        layout = as_layout(layout, x.shape[1], laplacian)
+        std = layout.standard_form()
+        if not self.fused or std is None or std[0] == 0 or len(self.layers) < 2 or x.requires_grad:
+            # plain PyTorch ops on Rows (any layout): the reference, the path for layouts beyond the
+            # standard ones, and the path when x needs a gradient, which the fused node does not give
+            return self.body_jet(Rows.of_input(x, layout, self.in_scale, self.in_shift))
+        order, lap = std
+        c = None if order == 1 else second_order_weights(x.shape[1], lap, x)
         params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
         y = MLPJet.apply(x * self.in_scale + self.in_shift, self.in_scale, c, *params)  # (F, R, N)
-        return Rows(y.permute(2, 1, 0), x.shape[1], order, laplacian and order >= 2)
+        return Rows(y.permute(2, 1, 0), layout)
 
     def body_jet(self, r: Rows) -> Rows:
         for i, layer in enumerate(self.layers):
             r = r.linear(layer.weight, layer.bias)
-            if i < len(self.layers) - 1:
-                t = torch.tanh(r.value)
-                t1 = 1 - t * t
-                r = r.pointwise(t, t1, -2 * t * t1)
+            if i < len(self.layers) - 1 and r.layout.keys:
+                r = r.pointwise(tanh_derivatives(torch.tanh(r.value), r.order))
+            elif i < len(self.layers) - 1:
+                r = r.like(torch.tanh(r.rows))
         return r
 
     def spec(self) -> dict[str, Any]:

@@ -98,12 +98,52 @@ def _horner(c: Tensor, x: Tensor, order: int) -> tuple[Tensor, Tensor, Tensor]:
     return p, p1, p2
 
 
+def _poly_derivatives(c: Tensor, x: Tensor, order: int) -> list[Tensor]:
+    """sum_j c[:, j] x^j and its derivatives 0..order at x (N, C); c (C, K): Horner on each derivative's
+    coefficients."""
+    out = []
+    coef = c
+    for _ in range(order + 1):
+        if coef.shape[1] == 0:
+            out.append(torch.zeros_like(x))
+            continue
+        p = coef[:, -1].expand_as(x)
+        for j in range(coef.shape[1] - 2, -1, -1):
+            p = p * x + coef[:, j]
+        out.append(p)
+        coef = coef[:, 1:] * torch.arange(1, coef.shape[1], dtype=c.dtype, device=c.device)
+    return out
+
+
+def _rational_any_order(x: Tensor, a: Tensor, b: Tensor, order: int) -> list[Tensor]:
+    """R^(j), j = 0..order, for any order: Leibniz on P = R Q gives
+    R^(n) = (P^(n) - sum_{i=1..n} C(n, i) Q^(i) R^(n-i)) / Q, with S = x T,
+    S^(j) = x T^(j) + j T^(j-1) and Q^(j) = S^(j) + sum_i C(j, i) S^(i) S^(j-i) (+ 1 for j = 0)."""
+    from math import comb
+
+    p = _poly_derivatives(a, x, order)
+    t = _poly_derivatives(b, x, order)
+    s = [x * t[0]] + [x * t[j] + j * t[j - 1] for j in range(1, order + 1)]
+    q = [s[j] + sum(comb(j, i) * s[i] * s[j - i] for i in range(j + 1)) for j in range(order + 1)]
+    q[0] = q[0] + 1
+    r: list[Tensor] = []
+    for n in range(order + 1):
+        num = p[n]
+        for i in range(1, n + 1):
+            num = num - comb(n, i) * q[i] * r[n - i]
+        r.append(num / q[0])
+    return r
+
+
 def rational_derivatives(x: Tensor, a: Tensor, b: Tensor, order: int) -> list[Tensor]:
-    """R, R', R'' (up to ``order`` <= 2) at x (N, C); a (C, 6), b (C, 4) per channel.
+    """R, R', ..., R^(order) at x (N, C); a (C, 6), b (C, 4) per channel.
 
     R' = (P' - R Q') / Q and R'' = (P'' - 2 R' Q' - R Q'') / Q, with
-    Q = 1 + S + S^2, Q' = S' (1 + 2S), Q'' = S'' (1 + 2S) + 2 S'^2.
+    Q = 1 + S + S^2, Q' = S' (1 + 2S), Q'' = S'' (1 + 2S) + 2 S'^2; higher orders by
+    :func:`_rational_any_order`.
     """
+    if order > 2:
+        return _rational_any_order(x, a, b, order)
     p, p1, p2 = _horner(a, x, order)
     # S(x) = x (b_1 + x (b_2 + x (b_3 + x b_4))): Horner on T = S / x, then S = x T
     t, t1, t2 = _horner(b, x, order)
@@ -151,15 +191,14 @@ class GroupRational(nn.Module):
     def rows(self, r: Rows) -> Rows:
         from pinnkan.surrogates import rational_cpu
 
-        if r.order == 0:
-            return Rows(self.forward(r.value).unsqueeze(1), r.dim, 0)
-        if self.fused and rational_cpu.usable(r.rows):
+        if not r.layout.keys:
+            return r.like(self.forward(r.value).unsqueeze(1))
+        if self.fused and r.standard is not None and rational_cpu.usable(r.rows):
             out = rational_cpu.RationalJet.apply(
                 r.rows, self.numerator, self.denominator, self.group_of, r.dim, r.laplacian
             )
-            return Rows(out, r.dim, r.order, r.laplacian)
-        f = rational_derivatives(r.value, *self.coefficients(), r.order)
-        return r.pointwise(f[0], *(f[1:] + [None] * (2 - r.order)))
+            return r.like(out)
+        return r.pointwise(rational_derivatives(r.value, *self.coefficients(), r.order))
 
 
 class RationalLayer(nn.Module):
@@ -184,13 +223,14 @@ class RationalKAN(Surrogate):
 
     kind = "rational"
     default_hidden = (32, 32)
-    laplacian_rows = True
     # `pinnkan solve poisson --model rational --optimizer adam+lbfgs --steps 300`: rel_l2 0.11 with
     # --lr 1e-3, 6.8e-3 with --lr 1e-2
     default_lr = 1e-2
     config_keys = {
-        "groups": Key("int", 8, check=positive, help="channel groups sharing one rational function (rational)"),
-        "init": Key("str", "silu", INITS, help="activation the rational functions start as (rational)"),
+        "groups": Key(
+            "int", None, check=positive, help="channel groups sharing one rational function (rational; default 8)"
+        ),
+        "init": Key("str", None, INITS, help="activation the rational functions start as (rational; default silu)"),
     }
 
     def __init__(self, widths: Sequence[int], lo: Tensor, hi: Tensor, groups: int = 8, init: str = "silu") -> None:

@@ -47,19 +47,20 @@ def _terms(loss: PINNLoss):
     """(grouped points (m, g, D), one-group residual fn(params, x (g, D)) -> (k,), term weight) per loss term."""
     p, model = loss.problem, loss.model
     reparametrize = torch.nn.utils.stateless._reparametrize_module
-    lap = p.hessian == "laplacian"
+    layout = p.jet_layout()
 
     def pde(params, xg):
         with reparametrize(model, params):
-            jet = model.forward_jet(xg, p.order, laplacian=lap).to_jet(p.coords, p.fields)
+            jet = model.forward_jet(xg, layout).to_jet(p.coords, p.fields)
             return p.residual(xg, jet).reshape(-1)
 
     yield loss.points.interior[:, None], pde, loss.alpha
-    for cond, xc in zip(p.conditions, loss.points.conditions):
+    for i, (cond, xc) in enumerate(zip(p.conditions, loss.points.conditions)):
+        cond_layout = p.condition_layout(i)
 
-        def fn(params, xg, cond=cond):
+        def fn(params, xg, cond=cond, cl=cond_layout):
             with reparametrize(model, params):
-                jet = model.forward_jet(xg, cond.order).to_jet(p.coords, p.fields)
+                jet = model.forward_jet(xg, cl).to_jet(p.coords, p.fields)
                 return cond.residual(p, xg, jet).reshape(-1)
 
         yield _groups(cond, xc), fn, cond.weight

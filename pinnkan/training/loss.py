@@ -56,12 +56,12 @@ class PINNLoss:
         """Scalars: loss, pde_loss, bc_loss / ic_loss (where present) and <name>_loss per condition."""
         p, m, e = self.problem, self.model, self.engine
         x = self.points.interior
-        jet = compute_jet(e, m, x, p.order, p.coords, p.fields, laplacian=p.hessian == "laplacian")
+        jet = compute_jet(e, m, x, p.jet_layout(), p.coords, p.fields)
         pde = p.residual(x, jet).square().mean()
         terms = {"pde_loss": pde}
         total = self.alpha * pde
-        for name, cond, xc in zip(self.names, p.conditions, self.points.conditions):
-            jc = compute_jet(e, m, xc, cond.order, p.coords, p.fields)
+        for i, (name, cond, xc) in enumerate(zip(self.names, p.conditions, self.points.conditions)):
+            jc = compute_jet(e, m, xc, p.condition_layout(i), p.coords, p.fields)
             term = cond.weight * cond.residual(p, xc, jc).square().mean()
             group = f"{cond.kind}_loss"
             terms[group] = terms[group] + term if group in terms else term
