@@ -15,15 +15,17 @@ import os as _os
 # before torch or numba start their thread pools; a value the user set wins.
 _os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
-from pinnkan.conditions import Condition, Derivative, Dirichlet, Initial, Neumann, Periodic, Robin
+from pinnkan.conditions import Condition, Derivative, Dirichlet, Initial, Neumann, Operator, Periodic, Robin
 from pinnkan.domains import Ball, Box, Difference, Disk, Domain, Intersection, Polygon, SpaceTime, Union
 from pinnkan.errors import UserError
 from pinnkan.jet import Jet, autograd_jet, forward_jet
+from pinnkan.layout import Layout
 from pinnkan.metrics import ErrorTracker
 from pinnkan.problem import Problem
 from pinnkan.solve import Solution, load_problem, make_surrogate, solve
 from pinnkan.surrogates import KAN, MLP, KANLayer, Surrogate, register_surrogate
 from pinnkan.training import Callback, Phase, register_phase
+from pinnkan.unknowns import Unknown
 
 __version__ = "0.1.0"
 
@@ -44,7 +46,9 @@ __all__ = [
     "Intersection",
     "Jet",
     "KANLayer",
+    "Layout",
     "Neumann",
+    "Operator",
     "Periodic",
     "Phase",
     "Polygon",
@@ -54,6 +58,7 @@ __all__ = [
     "SpaceTime",
     "Surrogate",
     "Union",
+    "Unknown",
     "UserError",
     "autograd_jet",
     "forward_jet",

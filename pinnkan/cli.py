@@ -28,6 +28,7 @@ SOLVE_FLAGS: dict[str, str] = {
     "--n-interior": "data.n_interior",
     "--n-boundary": "data.n_boundary",
     "--reference": "data.reference",
+    "--data": "data.observations",
     "--dtype": "run.dtype",
     "--device": "run.device",
     "--seed": "run.seed",

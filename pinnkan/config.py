@@ -76,7 +76,7 @@ SAMPLINGS = ("sobol", "uniform")
 BASE_SCHEMA: dict[str, dict[str, Key]] = {
     "problem": {"name": Key("str", "poisson", help="registered problem, or a path to a .py problem file")},
     "model": {
-        "kind": Key("str", "kan", _surrogates, help="surrogate"),
+        "kind": Key("str", None, _surrogates, help="surrogate (default: the problem's choice, else kan)"),
         "width": Key("ints", None, check=positive, help="layer widths, e.g. 2,10,1 (default: the problem's)"),
     },
     "data": {
@@ -89,6 +89,12 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
             None,
             help="reference data (CSV with header / NPZ: the coords, the fields, optionally d<field>_d<coord>) "
             "to measure errors against instead of the problem's own solution",
+        ),
+        "observations": Key(
+            "str",
+            None,
+            help="observations for an inverse problem (CSV with header / NPZ: the coords, observed fields, "
+            "optionally sigma or sigma_<field>); a data term joins the loss",
         ),
     },
     "train": {
@@ -106,6 +112,7 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "history_size": Key("int", 50, check=positive, help="L-BFGS history"),
         "tolerance": Key("float", 1e-12, check=_non_negative, help="L-BFGS stops when the loss changes less"),
         "max_time": Key("float", 0.0, check=_non_negative, help="wall-clock budget in seconds (0: none)"),
+        "data_weight": Key("float", 1.0, check=positive, help="weight of the data term (with observations)"),
         "restarts": Key(
             "int",
             None,
@@ -145,6 +152,7 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
 }
 
 DEFAULT_OPTIMIZER = "adam+lbfgs"
+DEFAULT_MODEL = "kan"
 # steps per stage of the main phase when neither the user nor the problem says
 STEPS_FALLBACK = {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300, "lm": 50, "adam+lm": 50}
 
@@ -173,7 +181,7 @@ def problem_default_keys() -> tuple[str, ...]:
     own [model] settings (``kan_k``, ``chebyshev_degree``)."""
     from pinnkan.surrogates import SURROGATES
 
-    keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"]]
+    keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"], "model"]
     for kind, cls in SURROGATES.items():
         keys += [f"{kind}_hidden", f"{kind}_lr", *(f"{kind}_{k}" for k in cls.config_keys if k != "grid")]
     return tuple(keys)
@@ -307,6 +315,8 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
     cfg = copy.deepcopy(cfg)
     pd = dict(problem.defaults)
     model, data, train = cfg["model"], cfg["data"], cfg["train"]
+    if model["kind"] is None:  # the problem's surrogate, where it names one (it measured best there)
+        model["kind"] = _coerce("problem default model", BASE_SCHEMA["model"]["kind"], pd.get("model", DEFAULT_MODEL))
     kind = model["kind"]
     surrogate = surrogate_class(kind)
     d, f = len(problem.coords), len(problem.fields)
@@ -323,6 +333,11 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
 
         data["reference"] = str(Path(data["reference"]).expanduser().resolve())
         read_reference(data["reference"], problem)  # bad data is refused now, before anything starts
+    if data.get("observations"):
+        from pinnkan.observations import read_observations
+
+        data["observations"] = str(Path(data["observations"]).expanduser().resolve())
+        read_observations(data["observations"], problem)
 
     for key in surrogate.config_keys:  # the problem's choice of the surrogate's own settings, then the built-in
         if key != "grid" and model.get(key) is None:

@@ -32,6 +32,7 @@ from pinnkan.errors import UserError
 from pinnkan.jet import compute_jet, resolve_engine
 from pinnkan.layout import Layout
 from pinnkan.output import atomic_write
+from pinnkan.unknowns import estimates
 
 CHUNK = 4096
 MAX_GRID_POINTS = 4_000_000
@@ -127,7 +128,8 @@ def evaluate(problem, model, x: np.ndarray, engine: str = "auto") -> dict[str, n
     for start in range(0, len(x), CHUNK):
         xt = torch.as_tensor(x[start : start + CHUNK], dtype=param.dtype, device=param.device)
         jet = compute_jet(engine, model, xt, layout, problem.coords, problem.fields, create_graph=False)
-        res = problem.residual(xt, jet)
+        with estimates(problem, model):
+            res = problem.residual(xt, jet)
         res = res.detach().reshape(len(xt), -1).cpu().numpy()
         cols = {}
         for j, f in enumerate(problem.fields):

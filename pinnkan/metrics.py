@@ -51,12 +51,15 @@ def error_metrics(pred: Tensor, grad_pred: Tensor, u: Tensor, grad_u: Tensor) ->
 def pde_residual(problem, model, x: Tensor, engine: str, chunk: int = 8192) -> Tensor:
     """|PDE residual| (M,) of ``model`` at x (M, D), the largest component for a system; in chunks of
     ``chunk`` points, detached."""
+    from pinnkan.unknowns import estimates
+
     layout = problem.jet_layout()
     out = []
     for start in range(0, x.shape[0], chunk):
         xc = x[start : start + chunk]
         jet = compute_jet(engine, model, xc, layout, problem.coords, problem.fields, False)
-        out.append(problem.residual(xc, jet).detach().reshape(len(xc), -1).abs().amax(1))
+        with estimates(problem, model):
+            out.append(problem.residual(xc, jet).detach().reshape(len(xc), -1).abs().amax(1))
     return torch.cat(out)
 
 
@@ -146,9 +149,12 @@ class ErrorTracker:
         p = self.problem
         r = pde_residual(p, model, self.x, engine, self.chunk)
         cond = []
+        from pinnkan.unknowns import estimates
+
         for i, (c, x) in enumerate(zip(p.conditions, self.check_points)):
             jet = compute_jet(engine, model, x, p.condition_layout(i), p.coords, p.fields, create_graph=False)
-            cond.append(c.residual(p, x, jet).detach().reshape(-1).abs())
+            with estimates(p, model):
+                cond.append(c.residual(p, x, jet).detach().reshape(-1).abs())
         b = torch.cat(cond) if cond else r.new_zeros(1)
         return {
             "residual_mean": float(r.mean()),

@@ -82,8 +82,13 @@ class Problem:
     hessian: ClassVar[str] = "diag"
     # default settings: any of n_interior, n_boundary, alpha, width, grids, steps, ...
     defaults: ClassVar[dict[str, Any]] = {}
+    # parameters learned from observations (inverse problems): name -> pinnkan.Unknown; the configured value
+    # of such a parameter is its true value (references, synthetic observations), the Unknown's initial the guess
+    unknowns: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, **params: float) -> None:
+    def __init__(self, unknowns: str | list[str] | None = None, **params: float) -> None:
+        """``params`` override the class's; ``unknowns`` names more parameters to learn, ``"nu"`` or
+        ``"nu=0.05,k"`` (a name with an initial guess; without one the configured value is the guess)."""
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             known = ", ".join(sorted(self.params)) or "none"
@@ -95,6 +100,11 @@ class Problem:
             except (TypeError, ValueError):
                 raise ValueError(f"problem.{key} = {value!r} is not a {type(default).__name__}") from None
         self.setup()
+        from pinnkan.unknowns import parse_request, specs_for
+
+        names, guesses = parse_request(unknowns)
+        current = {k: getattr(self, k) for k in self.params}
+        self.unknown_specs = specs_for(self, names, guesses, current)
 
     def setup(self) -> None:
         """Hook run after the parameters are set (e.g. to size coords and domain by a parameter)."""
@@ -140,6 +150,11 @@ class Problem:
         return type(self).exact is not Problem.exact
 
     @property
+    def has_observations(self) -> bool:
+        """It makes its own observations (:meth:`observations`): a built-in inverse problem."""
+        return type(self).observations is not Problem.observations
+
+    @property
     def has_reference(self) -> bool:
         """A computed reference solution (:meth:`reference`) exists."""
         return type(self).reference is not Problem.reference
@@ -183,7 +198,20 @@ class Problem:
         return [self.jet_layout(), *(self.condition_layout(i) for i in range(len(self.conditions)))]
 
     def param_values(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in self.params}
+        """Every parameter's configured value (for an unknown one: its true value, not the estimate)."""
+        return {k: self.configured(k) for k in self.params}
+
+    def configured(self, name: str) -> float:
+        """The configured value of parameter ``name``, also while the loss reads an unknown's estimate."""
+        saved = self.__dict__.get("_configured_values")
+        if saved is not None and name in saved:
+            return saved[name]
+        return getattr(self, name)
+
+    def observations(self):
+        """Observations of the solution (:class:`pinnkan.observations.Observations`) an inverse problem
+        brings itself (synthetic, from its reference), or None."""
+        return None
 
     @property
     def condition_names(self) -> tuple[str, ...]:

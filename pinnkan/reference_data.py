@@ -28,25 +28,30 @@ class ReferenceData:
     grad: np.ndarray | None
 
 
-def _columns(path: Path) -> dict[str, np.ndarray]:
-    """Every named column of a CSV (with header) or NPZ (1-D arrays) as float64."""
+def _columns(path: Path, option: str) -> dict[str, np.ndarray]:
     suffix = path.suffix.lower()
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as z:
             return {k: np.asarray(z[k], dtype=np.float64) for k in z.files if np.ndim(z[k]) == 1}
     if suffix not in (".csv", ".txt"):
-        raise UserError(f"--reference {str(path)!r}: give a .csv (with a header) or .npz file")
+        raise UserError(f"{option} {str(path)!r}: give a .csv (with a header) or .npz file")
     rows = [r for r in csv.reader(io.StringIO(path.read_text())) if r and any(c.strip() for c in r)]
     if not rows:
-        raise UserError(f"--reference {str(path)!r} is empty")
+        raise UserError(f"{option} {str(path)!r} is empty")
     header = [c.strip() for c in rows[0]]
     try:
         body = np.array([[float(c) for c in r] for r in rows[1:]], dtype=np.float64).reshape(-1, len(header))
     except ValueError:
-        raise UserError(
-            f"--reference {str(path)!r}: every row after the header must be {len(header)} numbers"
-        ) from None
+        raise UserError(f"{option} {str(path)!r}: every row after the header must be {len(header)} numbers") from None
     return {name: body[:, k] for k, name in enumerate(header)}
+
+
+def read_columns(path: Path, option: str = "--reference") -> dict[str, np.ndarray]:
+    """Every named column of a CSV (with header) or NPZ (1-D arrays) as float64; errors name ``option``."""
+    try:
+        return _columns(path, option)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{option} {str(path)!r} cannot be read: {str(exc).splitlines()[0]}") from None
 
 
 def read_reference(path: str | Path, problem) -> ReferenceData:
@@ -54,10 +59,7 @@ def read_reference(path: str | Path, problem) -> ReferenceData:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"--reference {str(p)!r}: no such file")
-    try:
-        cols = _columns(p)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"--reference {str(p)!r} cannot be read: {str(exc).splitlines()[0]}") from None
+    cols = read_columns(p)
     coords, fields = tuple(problem.coords), tuple(problem.fields)
     missing = [c for c in (*coords, *fields) if c not in cols]
     if missing:

@@ -36,7 +36,25 @@ def history_columns(solution: Solution) -> tuple[str, ...]:
     """The columns of history.csv: the head, the loss terms, the tracker's figures, per-field ones."""
     keys = solution.tracker.keys
     extra = sorted({k for row in solution.history for k in row if k.startswith(tuple(f"{m}_" for m in METRICS))})
-    return (*HISTORY_HEAD, *term_names(solution.problem), *keys, *extra)
+    terms = solution.term_names or term_names(solution.problem)
+    return (*HISTORY_HEAD, *terms, *solution.unknowns, *keys, *extra)
+
+
+def unknowns_report(solution: Solution) -> dict[str, dict[str, Any]] | None:
+    """Per learned parameter: its estimate, initial guess and, for a problem's own synthetic observations, the
+    true value they were made with and the estimate's relative error; None without unknowns."""
+    if not solution.unknowns:
+        return None
+    p, cfg = solution.problem, solution.config
+    synthetic = not cfg["data"].get("observations") and p.has_observations
+    out = {}
+    for name, value in solution.unknowns.items():
+        entry: dict[str, Any] = {"value": value, "initial": p.unknown_specs[name].initial}
+        if synthetic:
+            true = p.configured(name)
+            entry.update(true=true, rel_error=abs(value - true) / abs(true) if true else abs(value))
+        out[name] = entry
+    return out
 
 
 def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, Any]:
@@ -64,6 +82,7 @@ def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, A
         "stopped_by": solution.signal,
         "divergence_retries": retries,
         "restarts": solution.restarts,
+        "unknowns": unknowns_report(solution),
         "out": cfg["run"]["out"],
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -31,7 +31,8 @@ from pinnkan.problem import Problem
 from pinnkan.registry import get_problem
 from pinnkan.restarts import refuse_instance, scout
 from pinnkan.surrogates import Surrogate, build_surrogate
-from pinnkan.training import Callback, Collocation, Trainer
+from pinnkan.training import Callback, Collocation, Trainer, term_names
+from pinnkan.unknowns import UnknownParameters, estimates
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -57,7 +58,7 @@ def make_surrogate(kind: str, problem: Problem, width: Sequence[int] | None = No
 
 
 def configure(
-    problem: Problem, model: str | Surrogate, config: dict[str, Any] | None, settings: dict[str, Any]
+    problem: Problem, model: str | Surrogate | None, config: dict[str, Any] | None, settings: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """The resolved configuration: defaults < ``config`` (nested) < ``settings`` (plain key names)."""
     cfg = defaults()
@@ -78,7 +79,7 @@ def configure(
         for key, value in spec.items():
             if key in cfg["model"]:
                 cfg["model"][key] = value
-    else:
+    elif model is not None:
         set_key(cfg, "model.kind", model)
     if not str(cfg["problem"]["name"]).endswith(".py"):  # a problem file keeps its path, to be found again
         cfg["problem"]["name"] = problem.name
@@ -113,6 +114,13 @@ class Solution:
     tracker: ErrorTracker = field(repr=False)
     signal: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended training
     restarts: dict[str, Any] | None = None  # the starts tried and their losses (pinnkan.restarts.scout)
+    term_names: tuple[str, ...] = ()  # the loss terms of the history (pinnkan.training.term_names)
+
+    @property
+    def unknowns(self) -> dict[str, float]:
+        """The learned parameters (an inverse problem's), name -> estimate; empty without."""
+        module = getattr(self.model, "unknowns", None)
+        return {} if module is None else module.values()
 
     def __call__(self, x: np.ndarray | Tensor) -> np.ndarray:
         """The fields (N, F) at points x (N, D), as a NumPy array."""
@@ -165,7 +173,8 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
             raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
         try:
             jet = compute_jet(engine, model, xt, layout, problem.coords, problem.fields, False)
-            value = fn(xt, jet)
+            with estimates(problem, model):
+                value = fn(xt, jet)
         except JetError as exc:
             raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
         except Exception as exc:  # the user's code: say what failed, in one line
@@ -200,6 +209,11 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
             model = build_surrogate(m["kind"], m["width"], lo, hi, m)
         except (TypeError, ValueError) as exc:
             raise UserError(str(exc)) from None
+    if problem.unknown_specs and not (cfg["data"].get("observations") or problem.has_observations):
+        names = ", ".join(problem.unknown_specs)
+        raise UserError(f"problem {problem.name!r} learns {names} but has no observations: give --data FILE")
+    if problem.unknown_specs and getattr(model, "unknowns", None) is None:
+        model.unknowns = UnknownParameters(problem.unknown_specs)
     model = model.to(dtype=TORCH_DTYPES[r["dtype"]], device=r["device"])
     try:
         engine = resolve_engine(r["derivatives"], model)
@@ -220,13 +234,14 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
 
 def solve(
     problem: Problem | str,
-    model: Surrogate | str = "kan",
+    model: Surrogate | str | None = None,
     *,
     config: dict[str, Any] | None = None,
     callbacks: Sequence[Callback] = (),
     **settings: Any,
 ) -> Solution:
-    """Train ``model`` (a registered kind, or a surrogate built with :func:`make_surrogate`) on ``problem``.
+    """Train ``model`` (a registered kind, or a surrogate built with :func:`make_surrogate`; default: the
+    problem's choice, else ``"kan"``) on ``problem``.
 
     Returns a :class:`Solution`; writes nothing. Ctrl-C ends training early with
     status "interrupted". Mistakes in the settings raise :class:`pinnkan.UserError`.
@@ -249,6 +264,23 @@ def resume(checkpoint: dict[str, Any], callbacks: Sequence[Callback] = (), lr_sc
     problem = load_problem(cfg["problem"]["name"], **{k: v for k, v in cfg["problem"].items() if k != "name"})
     model = surrogate_from_blob(checkpoint["model"])
     return train(problem, model, cfg, callbacks, checkpoint, lr_scale)
+
+
+def data_term(problem: Problem, cfg: dict[str, dict[str, Any]], dtype=torch.float64, device="cpu"):
+    """The loss's data term: ``data.observations`` when set, else the problem's own observations, else None.
+
+    A problem with unknown parameters needs observations: without them it is refused (UserError)."""
+    from pinnkan.observations import read_observations
+    from pinnkan.training.loss import DataTerm
+
+    path = cfg["data"].get("observations")
+    obs = read_observations(path, problem) if path else problem.observations()
+    if obs is None:
+        if problem.unknown_specs:
+            names = ", ".join(problem.unknown_specs)
+            raise UserError(f"problem {problem.name!r} learns {names} but has no observations: give --data FILE")
+        return None
+    return DataTerm.of(obs, cfg["train"]["data_weight"], dtype, device)
 
 
 def make_tracker(problem: Problem, cfg: dict[str, dict[str, Any]], dtype=torch.float64, device="cpu") -> ErrorTracker:
@@ -292,7 +324,8 @@ def train(
             saved["interior"].to(dtype=dtype, device=device),
             [c.to(dtype=dtype, device=device) for c in saved["conditions"]],
         )
-    outcome = Trainer(problem, model, cfg, tracker, engine, points, callbacks).run(checkpoint, lr_scale)
+    data = data_term(problem, cfg, dtype, device)
+    outcome = Trainer(problem, model, cfg, tracker, engine, points, callbacks, data).run(checkpoint, lr_scale)
     final = outcome.history[-1] if outcome.history else tracker(model, engine)
     if outcome.status == "diverged":  # the last row holds the blown-up step; the model is its last good state
         final = tracker(model, engine)
@@ -311,4 +344,5 @@ def train(
         tracker,
         outcome.signal,
         scouting,
+        term_names(problem, data is not None),
     )

@@ -62,9 +62,10 @@ def markdown(rows: list[dict[str, Any]], stamp: str, command: str) -> str:
 
 
 def run_suite(
-    problems: list[str], model: str, out: Path, sets: list[str], echo: bool = True, seeds: int = 1
+    problems: list[str], model: str | None, out: Path, sets: list[str], echo: bool = True, seeds: int = 1
 ) -> list[dict]:
-    """Every problem on its defaults, with seeds 0..seeds-1 (each run in runs/<problem>[/seed<k>])."""
+    """Every problem on its defaults (``model`` None: each problem's own surrogate), with seeds 0..seeds-1
+    (each run in runs/<problem>[/seed<k>])."""
     from pinnkan.runfolder import solve_config, summary_line
 
     rows = []
@@ -84,7 +85,7 @@ def run_suite(
                 m = solve_config(cfg, echo=False)
                 row = {
                     "problem": name,
-                    "surrogate": f"{model} {m['width']}" + (f" G={m['grid']}" if m.get("grid") else ""),
+                    "surrogate": f"{m['model']} {m['width']}" + (f" G={m['grid']}" if m.get("grid") else ""),
                     "seed": m["seed"],
                     "params": m["params"],
                     **{k: m[k] for k in ("mse", "rel_l2", "rel_h1", "wall_s", "status")},
@@ -95,7 +96,7 @@ def run_suite(
                 raise
             except Exception as exc:  # one failing run does not stop the table
                 row = dict.fromkeys(COLUMNS, "")
-                row.update(problem=name, surrogate=model, seed=cfg["run"]["seed"])
+                row.update(problem=name, surrogate=model or "default", seed=cfg["run"]["seed"])
                 row["status"] = f"failed: {type(exc).__name__}: {exc}"
                 if echo:
                     print(f"{name}: {row['status']}", file=sys.stderr)
@@ -112,7 +113,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
     for p in problems:
         if p not in known:
             raise UserError(f"unknown problem {p!r}; known: {', '.join(known)}")
-    out = Path(args.out or f"runs/suite-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = Path(args.out or f"runs/suite-{args.model or 'defaults'}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -135,8 +136,10 @@ def register(sub) -> None:
     p.add_argument("--problems", help="comma-separated subset (default: all)")
     from pinnkan.surrogates import SURROGATES
 
-    p.add_argument("--model", choices=tuple(SURROGATES), default="kan", help="surrogate (default kan)")
-    p.add_argument("--out", help="output folder (default runs/suite-<model>-<timestamp>)")
+    p.add_argument(
+        "--model", choices=tuple(SURROGATES), default=None, help="surrogate (default: each problem's own, else kan)"
+    )
+    p.add_argument("--out", help="output folder (default runs/suite-<model or defaults>-<timestamp>)")
     p.add_argument(
         "--seeds", type=int, default=1, help="runs per problem, seeds 0..N-1: results.md shows medians and ranges"
     )

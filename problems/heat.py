@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from pinnkan.jet import Jet
+from pinnkan.observations import Observations, synthetic
 from pinnkan.problem import Box, Dirichlet, Initial, Problem
+from pinnkan.unknowns import Unknown
 
 PI = math.pi
 
@@ -39,3 +42,27 @@ class Heat(Problem):
 
     def exact(self, x: Tensor) -> Tensor:
         return (torch.exp(-x[:, 1]) * torch.sin(PI * x[:, 0])).unsqueeze(1)
+
+
+class HeatInverse(Heat):
+    """u_t = kappa u_xx + s with the diffusivity kappa unknown (true 1), learned from observations of u.
+
+    The source s = exp(-t) (kappa pi^2 - 1) sin(pi x) is made with the true kappa, so u = exp(-t) sin(pi x)
+    still solves the problem; the observations are that solution at ``n_obs`` uniform random points (seed
+    ``obs_seed``) plus Gaussian noise of ``noise`` times its standard deviation. The estimate starts at 0.3.
+    """
+
+    name = "heat_inverse"
+    description = "u_t = kappa u_xx + s with unknown diffusivity kappa (true 1) learned from n_obs noisy observations"
+    params = {"kappa": 1.0, "noise": 0.0, "n_obs": 2000, "obs_seed": 0}
+    unknowns = {"kappa": Unknown(initial=0.3, bounds=(1e-3, 100.0))}
+
+    def residual(self, x: Tensor, jet: Jet) -> Tensor:
+        source = torch.exp(-x[:, 1]) * (self.configured("kappa") * PI**2 - 1) * torch.sin(PI * x[:, 0])
+        return jet.d("t") - self.kappa * jet.dd("x") - source
+
+    def observations(self) -> Observations:
+        def solution(x: np.ndarray) -> np.ndarray:
+            return np.exp(-x[:, 1:2]) * np.sin(PI * x[:, :1])
+
+        return synthetic(self, solution, self.n_obs, self.noise, self.obs_seed)

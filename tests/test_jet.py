@@ -328,15 +328,17 @@ def test_every_row_is_the_finite_difference_of_its_parent(box2, name, layout):
 
 
 @pytest.mark.parametrize("layout", ["mixed3", "fourth"])
-def test_any_partials_float32(box2, layout):
-    model = KAN([2, 6, 1], *box2, grid=8, k=5)
+@pytest.mark.parametrize("name", [*surrogate_kinds(), "kan-k5"])
+def test_any_partials_float32(box2, name, layout):
+    """Both engines in float32 against nested autograd in float64 (relative to the largest entry)."""
+    model = _higher_models(box2)[name]
     lay = Layout.of(2, HIGHER[layout])
     x = torch.rand(200, 2) * 2 - 1
-    ref = autograd_jet(model, x, lay, C2, F1)
+    ref = autograd_jet(model, x, lay, C2, ("u", "v"))
     for engine in (forward_jet, autograd_jet):
-        j = engine(model.float(), x.float(), lay, C2, F1)
-        assert rel_err(j.rows.double(), ref.rows) < 1e-4, engine.__name__
+        j = engine(model.float(), x.float(), lay, C2, ("u", "v"))
         model.double()
+        assert rel_err(j.rows.double(), ref.rows) < 2e-4, engine.__name__
 
 
 @pytest.mark.parametrize("layout", sorted(HIGHER))

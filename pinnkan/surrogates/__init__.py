@@ -67,13 +67,17 @@ __all__ = [
 def surrogate_blob(model: Surrogate) -> dict[str, Any]:
     """Weights and everything needed to rebuild, as plain data (see :func:`surrogate_from_blob`)."""
     lo, hi = model.box()
-    return {
+    blob = {
         "format": "pinnkan-surrogate-1",
         "spec": model.spec(),
         "lo": lo.tolist(),
         "hi": hi.tolist(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     }
+    unknowns = getattr(model, "unknowns", None)
+    if unknowns is not None:  # an inverse problem's learned parameters ride along (pinnkan.unknowns)
+        blob["unknowns"] = unknowns.spec()
+    return blob
 
 
 def surrogate_from_blob(blob: dict[str, Any]) -> Surrogate:
@@ -86,6 +90,10 @@ def surrogate_from_blob(blob: dict[str, Any]) -> Surrogate:
     hi = torch.tensor(blob["hi"], dtype=dtype)
     kind = spec.pop("kind")
     model = build_surrogate(kind, spec.pop("width"), lo, hi, spec).to(dtype)
+    if blob.get("unknowns"):
+        from pinnkan.unknowns import from_spec
+
+        model.unknowns = from_spec(blob["unknowns"]).to(dtype)
     model.load_state_dict(blob["state_dict"])
     return model
 

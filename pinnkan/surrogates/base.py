@@ -114,4 +114,5 @@ class Surrogate(nn.Module):
 
     @property
     def n_params(self) -> int:
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+        """Trainable parameters of the network (an inverse problem's unknowns not counted)."""
+        return sum(p.numel() for n, p in self.named_parameters() if p.requires_grad and not n.startswith("unknowns."))

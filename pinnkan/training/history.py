@@ -22,6 +22,9 @@ class HistoryLogger(Callback):
         row: dict[str, Any] = {"step": state.step, "phase": phase, "wall_s": round(state.train_s, 4)}
         row["params"] = state.model.n_params
         row.update({k: state.terms.get(k, float("nan")) for k in state.loss.term_names})
+        unknowns = getattr(state.model, "unknowns", None)
+        if unknowns is not None:  # an inverse problem's estimates
+            row.update(unknowns.values())
         if state.tracker is not None:
             row.update(state.tracker(state.model, state.loss.engine))
         state.history.append(row)

@@ -23,6 +23,7 @@ from torch import Tensor
 from torch.func import jacrev, vmap
 
 from pinnkan.training.loss import PINNLoss
+from pinnkan.unknowns import estimates
 
 
 @contextlib.contextmanager
@@ -44,26 +45,35 @@ def _groups(cond, x: Tensor) -> Tensor:
 
 
 def _terms(loss: PINNLoss):
-    """(grouped points (m, g, D), one-group residual fn(params, x (g, D)) -> (k,), term weight) per loss term."""
+    """Per loss term: (per-group inputs, each (m, ...) with the grouped points (m, g, D) first; the one-group
+    residual fn(params, *inputs) -> (k,); its weight; the entries its mean is over, or None for all of them)."""
     p, model = loss.problem, loss.model
     reparametrize = torch.nn.utils.stateless._reparametrize_module
     layout = p.jet_layout()
 
     def pde(params, xg):
-        with reparametrize(model, params):
+        with reparametrize(model, params), estimates(p, model):
             jet = model.forward_jet(xg, layout).to_jet(p.coords, p.fields)
             return p.residual(xg, jet).reshape(-1)
 
-    yield loss.points.interior[:, None], pde, loss.alpha
+    yield (loss.points.interior[:, None],), pde, loss.alpha, None
     for i, (cond, xc) in enumerate(zip(p.conditions, loss.points.conditions)):
         cond_layout = p.condition_layout(i)
 
         def fn(params, xg, cond=cond, cl=cond_layout):
-            with reparametrize(model, params):
+            with reparametrize(model, params), estimates(p, model):
                 jet = model.forward_jet(xg, cl).to_jet(p.coords, p.fields)
                 return cond.residual(p, xg, jet).reshape(-1)
 
-        yield _groups(cond, xc), fn, cond.weight
+        yield (_groups(cond, xc),), fn, cond.weight, None
+    data = loss.data
+    if data is not None:
+
+        def observed(params, xg, values, root_w):
+            with reparametrize(model, params):
+                return (root_w * (model(xg) - values)).reshape(-1)
+
+        yield (data.x[:, None], data.values[:, None], data.weights.sqrt()[:, None]), observed, data.weight, data.count
 
 
 def residual_jacobian(loss: PINNLoss, chunk: int = 2048) -> tuple[Tensor, Tensor]:
@@ -76,17 +86,18 @@ def residual_jacobian(loss: PINNLoss, chunk: int = 2048) -> tuple[Tensor, Tensor
     params = {n: q.detach() for n, q in model.named_parameters()}
     rows, vals = [], []
     with reference_ops(model):
-        for xg, fn, weight in _terms(loss):
+        for inputs, fn, weight, entries in _terms(loss):
 
-            def value_and_jac(ps, x, fn=fn):
-                return fn(ps, x), jacrev(fn)(ps, x)
+            def value_and_jac(ps, *x, fn=fn):
+                return fn(ps, *x), jacrev(fn)(ps, *x)
 
-            batched = vmap(value_and_jac, in_dims=(None, 0))
-            for start in range(0, xg.shape[0], chunk):
-                v, jac = batched(params, xg[start : start + chunk])
+            batched = vmap(value_and_jac, in_dims=(None,) + (0,) * len(inputs))
+            groups = inputs[0].shape[0]
+            for start in range(0, groups, chunk):
+                v, jac = batched(params, *(a[start : start + chunk] for a in inputs))
                 m = v.shape[0] * v.shape[1]
-                # the term is weight * mean of its (groups x entries per group) squared entries
-                scale = math.sqrt(weight / (xg.shape[0] * v.shape[1]))
+                # the term is weight * mean of its squared entries (groups x entries per group, or as given)
+                scale = math.sqrt(weight / (entries if entries is not None else groups * v.shape[1]))
                 vals.append(v.reshape(m) * scale)
                 rows.append(torch.cat([jac[n].reshape(m, -1) for n in names], dim=1) * scale)
     return torch.cat(vals), torch.cat(rows)

@@ -1,9 +1,12 @@
 """The physics-informed loss and the points it is evaluated on.
 
-loss = alpha * mean(residual^2) + sum_c weight_c * mean(condition_c^2).
+loss = alpha * mean(residual^2) + sum_c weight_c * mean(condition_c^2) [+ data_weight * data_loss].
 
 Each condition's term is reported under its name (``<name>_loss``) and summed
-with the others of its kind into ``bc_loss`` or ``ic_loss``.
+with the others of its kind into ``bc_loss`` or ``ic_loss``. With observations
+(an inverse problem, pinnkan.observations) the data term is ``data_loss``; the
+residuals then read the model's current estimates of the unknown parameters
+(pinnkan.unknowns).
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from pinnkan.jet import compute_jet
 from pinnkan.problem import Problem
+from pinnkan.unknowns import estimates
 
 # the grouped terms every history has (ic_loss only with initial conditions)
 LOSS_TERMS = ("loss", "pde_loss", "bc_loss", "ic_loss")
@@ -39,33 +44,62 @@ class Collocation:
         return cls(torch.as_tensor(xi, dtype=dtype, device=device), conds)
 
 
-def term_names(problem: Problem) -> tuple[str, ...]:
-    """Every loss term a history of this problem holds: the groups, then one per condition."""
-    return (*LOSS_TERMS, *(f"{n}_loss" for n in problem.condition_names))
+def term_names(problem: Problem, data: bool = False) -> tuple[str, ...]:
+    """Every loss term a history of this problem holds: the groups, one per condition, and data_loss."""
+    return (*LOSS_TERMS, *(f"{n}_loss" for n in problem.condition_names), *(("data_loss",) if data else ()))
+
+
+@dataclass
+class DataTerm:
+    """Observations as tensors: points x (M, D), values (M, F) (0 where unobserved), weights (M, F) (0 there),
+    ``count`` observed entries and the term's weight in the loss."""
+
+    x: Tensor
+    values: Tensor
+    weights: Tensor
+    count: int
+    weight: float = 1.0
+
+    @classmethod
+    def of(cls, obs, weight: float, dtype, device) -> DataTerm:
+        as_t = lambda a: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
+        values = np.nan_to_num(obs.values, nan=0.0)
+        return cls(as_t(obs.x), as_t(values), as_t(obs.weights), obs.count, weight)
+
+    def loss(self, pred: Tensor) -> Tensor:
+        """sum w (pred - values)^2 / count, pred (M, F) at the points."""
+        return (self.weights * (pred - self.values).square()).sum() / self.count
 
 
 class PINNLoss:
-    """The loss of ``model`` on ``problem`` at ``points`` with derivatives by ``engine``."""
+    """The loss of ``model`` on ``problem`` at ``points`` with derivatives by ``engine`` (and ``data``)."""
 
-    def __init__(self, problem: Problem, model, engine: str, points: Collocation, alpha: float) -> None:
+    def __init__(
+        self, problem: Problem, model, engine: str, points: Collocation, alpha: float, data: DataTerm | None = None
+    ) -> None:
         self.problem, self.model, self.engine, self.points, self.alpha = problem, model, engine, points, alpha
+        self.data = data
         self.names = problem.condition_names
-        self.term_names = term_names(problem)
+        self.term_names = term_names(problem, data is not None)
 
     def terms(self) -> dict[str, Tensor]:
-        """Scalars: loss, pde_loss, bc_loss / ic_loss (where present) and <name>_loss per condition."""
+        """Scalars: loss, pde_loss, bc_loss / ic_loss (where present), <name>_loss per condition, data_loss."""
         p, m, e = self.problem, self.model, self.engine
         x = self.points.interior
-        jet = compute_jet(e, m, x, p.jet_layout(), p.coords, p.fields)
-        pde = p.residual(x, jet).square().mean()
-        terms = {"pde_loss": pde}
-        total = self.alpha * pde
-        for i, (name, cond, xc) in enumerate(zip(self.names, p.conditions, self.points.conditions)):
-            jc = compute_jet(e, m, xc, p.condition_layout(i), p.coords, p.fields)
-            term = cond.weight * cond.residual(p, xc, jc).square().mean()
-            group = f"{cond.kind}_loss"
-            terms[group] = terms[group] + term if group in terms else term
-            terms[f"{name}_loss"] = term
-            total = total + term
+        with estimates(p, m):
+            jet = compute_jet(e, m, x, p.jet_layout(), p.coords, p.fields)
+            pde = p.residual(x, jet).square().mean()
+            terms = {"pde_loss": pde}
+            total = self.alpha * pde
+            for i, (name, cond, xc) in enumerate(zip(self.names, p.conditions, self.points.conditions)):
+                jc = compute_jet(e, m, xc, p.condition_layout(i), p.coords, p.fields)
+                term = cond.weight * cond.residual(p, xc, jc).square().mean()
+                group = f"{cond.kind}_loss"
+                terms[group] = terms[group] + term if group in terms else term
+                terms[f"{name}_loss"] = term
+                total = total + term
+        if self.data is not None:
+            terms["data_loss"] = self.data.loss(m(self.data.x))
+            total = total + self.data.weight * terms["data_loss"]
         terms["loss"] = total
         return terms

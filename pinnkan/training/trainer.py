@@ -13,7 +13,7 @@ from pinnkan.training.callback import Callback
 from pinnkan.training.checkpoint import load_callback_states, restore
 from pinnkan.training.grid import GridExtension
 from pinnkan.training.history import HistoryLogger, Progress
-from pinnkan.training.loss import Collocation, PINNLoss
+from pinnkan.training.loss import Collocation, DataTerm, PINNLoss
 from pinnkan.training.phase import Phase
 from pinnkan.training.resample import ResidualResampling
 from pinnkan.training.schedule import Stage, plan
@@ -62,9 +62,10 @@ class Trainer:
         engine: str,
         points: Collocation,
         callbacks: Sequence[Callback] = (),
+        data: DataTerm | None = None,
     ) -> None:
         self.problem, self.model, self.cfg, self.tracker = problem, model, cfg, tracker
-        self.loss = PINNLoss(problem, model, engine, points, cfg["train"]["alpha"])
+        self.loss = PINNLoss(problem, model, engine, points, cfg["train"]["alpha"], data)
         self.callbacks = default_callbacks(cfg, tracker) + list(callbacks)
 
     def loss_terms(self):
