@@ -10,17 +10,24 @@ reference engine. Engines:
 - ``autograd-local``: nested reverse mode over the surrogate as it is (for a KAN,
   pinnkan's closed-form k + 1 local bases); listed where that differs from the reference.
 - ``forward``: forward-propagated jets (docs/architecture.md), first-order backward
-  only; listed for surrogates that implement them.
+  only; listed for surrogates that implement them. Its fused nodes run what the
+  device has: Triton kernels on CUDA (with Triton installed), numba kernels on the
+  CPU; the ``kernels`` column says which ran (PyTorch ops after a grid update has
+  made a KAN's grid non-uniform).
+- ``forward-torch``: the same jets with every fused node on its PyTorch ops (the
+  reference the kernels are tested against; what runs on a device without kernels).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -36,7 +43,9 @@ DEFAULT_MODELS = [
     ("rational", None, None),
     ("mlp", [2, 100, 100, 100, 1], None),
 ]
-ENGINES = ("autograd", "autograd-local", "forward")
+ENGINES = ("autograd", "autograd-local", "forward", "forward-torch")
+# forward-torch, the PyTorch ops of the fused nodes, is of interest beside device kernels (CUDA)
+DEFAULT_ENGINES = {"cpu": ENGINES[:3], "cuda": ENGINES}
 
 
 def engines_for(kind: str, wanted) -> list[str]:
@@ -44,20 +53,62 @@ def engines_for(kind: str, wanted) -> list[str]:
     from pinnkan.surrogates import surrogate_class
 
     cls = surrogate_class(kind)
-    applies = {"autograd": True, "autograd-local": bool(cls.reference_options), "forward": cls.forward_capable()}
+    forward = cls.forward_capable()
+    applies = {"autograd": True, "autograd-local": bool(cls.reference_options), "forward": forward}
+    applies["forward-torch"] = forward
     return [e for e in wanted if applies[e]]
 
 
-def _trainer(problem, model: str, width, grid, dtype: str, engine: str, n_int: int, n_bnd: int):
+@contextlib.contextmanager
+def torch_ops(model) -> Iterator[None]:
+    """Every fused node of ``model`` on its PyTorch ops inside the block (the ``forward-torch`` engine)."""
+    from pinnkan.surrogates import chebyshev_jet, kan_jet, mlp_jet
+
+    modules = (kan_jet, mlp_jet, chebyshev_jet)
+    saved = [m.BACKEND for m in modules]
+    rational = [m for m in model.modules() if type(m).__name__ == "GroupRational" and m.fused]
+    for m in modules:
+        m.BACKEND = "torch"
+    for m in rational:
+        m.fused = False
+    try:
+        yield
+    finally:
+        for m, b in zip(modules, saved):
+            m.BACKEND = b
+        for m in rational:
+            m.fused = True
+
+
+def kernels_label(model, engine: str) -> str:
+    """What computed the jets for ``engine``: triton, numba or torch (ops), or - for the autograd engines."""
+    if engine.startswith("autograd"):
+        return "-"
+    if engine == "forward-torch":
+        return "torch"
+    from pinnkan.surrogates import kan_jet
+    from pinnkan.surrogates.compiled import AVAILABLE
+
+    param = next(model.parameters())
+    layers = [m for m in model.modules() if hasattr(m, "_local")]
+    if layers:
+        if not all(layer._local() for layer in layers):
+            return "torch (non-uniform grid)"
+        return kan_jet.backend_for(param)
+    return "numba" if param.device.type == "cpu" and AVAILABLE else "torch"
+
+
+def _trainer(problem, model: str, width, grid, dtype: str, engine: str, n_int: int, n_bnd: int, device: str = "cpu"):
     """A Trainer (no test set) and its surrogate for one engine of ``pinnkan bench``."""
     from pinnkan.solve import configure, load_problem, prepare
     from pinnkan.surrogates import surrogate_class
     from pinnkan.training import Collocation, Trainer
 
     options = surrogate_class(model).reference_options if engine == "autograd" else {}
-    derivatives = "forward" if engine == "forward" else "autograd"
+    derivatives = "forward" if engine.startswith("forward") else "autograd"
     p = load_problem(problem)
     settings = {"width": width, "dtype": dtype, "derivatives": derivatives, "n_interior": n_int, "n_boundary": n_bnd}
+    settings["device"] = device
     if grid is not None:
         settings["grid"] = grid
     cfg = configure(p, model, None, {**settings, **options})
@@ -67,21 +118,27 @@ def _trainer(problem, model: str, width, grid, dtype: str, engine: str, n_int: i
     return Trainer(p, m, cfg, None, e, pts), m
 
 
-def _evaluation(trainer, model):
+def _evaluation(trainer, model, engine: str = "forward"):
+    ops = torch_ops if engine == "forward-torch" else (lambda m: contextlib.nullcontext())
+    cuda = next(model.parameters()).is_cuda
+
     def once() -> None:
-        model.zero_grad(set_to_none=True)
-        trainer.loss_terms()["loss"].backward()
+        with ops(model):
+            model.zero_grad(set_to_none=True)
+            trainer.loss_terms()["loss"].backward()
+        if cuda:  # timings of what ran, not of what was queued
+            torch.cuda.synchronize()
 
     return once
 
 
 def measure(cases: list, repeat: int, warmup: int) -> list[tuple[float, float]]:
-    """(median ms, peak MB) of loss_terms() + backward() for each (trainer, model) in cases.
+    """(median ms, peak MB) of loss_terms() + backward() for each (trainer, model, engine) in cases.
 
     The engines take turns, one timed evaluation each per round, so that load on the
     machine (this one is shared) falls on all of them alike.
     """
-    evals = [_evaluation(t, m) for t, m in cases]
+    evals = [_evaluation(t, m, e) for t, m, e in cases]
     for once in evals:
         for _ in range(warmup):
             once()
@@ -92,7 +149,7 @@ def measure(cases: list, repeat: int, warmup: int) -> list[tuple[float, float]]:
             once()
             ts.append(1e3 * (time.perf_counter() - tic))
     out = []
-    for once, (_, model), ts in zip(evals, cases, times):
+    for once, (_, model, _e), ts in zip(evals, cases, times):
         gc.collect()
         model.zero_grad(set_to_none=True)
         with PeakTensorMemory() as mem:
@@ -101,7 +158,7 @@ def measure(cases: list, repeat: int, warmup: int) -> list[tuple[float, float]]:
     return out
 
 
-def profile_ops(trainer, model, repeat: int = 5, top: int = 8) -> str:
+def profile_ops(trainer, model, engine: str = "forward", repeat: int = 5, top: int = 8) -> str:
     """Where one evaluation's time goes: the ops with the most self CPU time over ``repeat`` evaluations.
 
     Fused autograd nodes (KANLayerJet, MLPJet and their backwards) count their compiled
@@ -109,7 +166,7 @@ def profile_ops(trainer, model, repeat: int = 5, top: int = 8) -> str:
     """
     from torch.profiler import ProfilerActivity, profile, schedule
 
-    once = _evaluation(trainer, model)
+    once = _evaluation(trainer, model, engine)
     once()
     # the profiler's own start-up lands in the skipped steps, not in the figures
     with profile(activities=[ProfilerActivity.CPU], schedule=schedule(wait=1, warmup=2, active=repeat)) as prof:
@@ -129,15 +186,16 @@ def run_bench(
     problem: str = "poisson",
     models=None,
     dtypes=("float32", "float64"),
-    engines=ENGINES,
+    engines=DEFAULT_ENGINES["cpu"],
     n_interior: int | None = None,
     n_boundary: int | None = None,
     repeat: int = 20,
     warmup: int = 3,
     progress: bool = True,
     profile: bool = False,
+    device: str = "cpu",
 ) -> list[dict[str, Any]]:
-    """Rows {problem, model, width, grid, dtype, batch, engine, median_ms, peak_mb}.
+    """Rows {problem, model, width, grid, dtype, batch, device, engine, kernels, median_ms, peak_mb}.
 
     With ``profile`` each engine's top ops are printed to stderr after its timings.
     """
@@ -153,9 +211,9 @@ def run_bench(
             cases = []
             for name in names:
                 torch.manual_seed(0)
-                cases.append(_trainer(problem, kind, width, grid, dtype, name, n_int, n_bnd))
+                cases.append((*_trainer(problem, kind, width, grid, dtype, name, n_int, n_bnd, device), name))
             width = list(cases[0][1].widths) if cases and hasattr(cases[0][1], "widths") else width
-            for name, (ms, mb) in zip(names, measure(cases, repeat, warmup)):
+            for (_, model, _e), name, (ms, mb) in zip(cases, names, measure(cases, repeat, warmup)):
                 row = {
                     "problem": problem,
                     "model": kind,
@@ -163,7 +221,9 @@ def run_bench(
                     "grid": grid,
                     "dtype": dtype,
                     "batch": n_int,
+                    "device": device,
                     "engine": name,
+                    "kernels": kernels_label(model, name),
                     "median_ms": round(ms, 3),
                     "peak_mb": round(mb, 2),
                 }
@@ -171,9 +231,9 @@ def run_bench(
                 if progress:
                     print(f"  {kind} {width} G={grid} {dtype} {name}: {ms:.1f} ms, {mb:.1f} MB", file=sys.stderr)
             if profile:
-                for name, (trainer, model) in zip(names, cases):
+                for name, (trainer, model, _e) in zip(names, cases):
                     print(f"  {kind} {width} G={grid} {dtype} {name}, self CPU time by op (profiled):", file=sys.stderr)
-                    print(profile_ops(trainer, model), file=sys.stderr)
+                    print(profile_ops(trainer, model, name), file=sys.stderr)
             del cases
             gc.collect()
     return rows
@@ -183,8 +243,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     """Markdown table with speed and memory ratios against the autograd reference."""
     ref = {(r["model"], str(r["width"]), r["grid"], r["dtype"]): r for r in rows if r["engine"] == "autograd"}
     lines = [
-        "| model | width | G | dtype | batch | engine | median ms | peak MB | speed-up vs autograd | memory ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | width | G | dtype | batch | engine | kernels | median ms | peak MB | speed-up vs autograd | "
+        "memory ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         base = ref.get((r["model"], str(r["width"]), r["grid"], r["dtype"]))
@@ -193,7 +254,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         width = ",".join(map(str, r["width"]))
         lines.append(
             f"| {r['model']} | [{width}] | {r['grid'] or '-'} | {r['dtype']} | {r['batch']} | {r['engine']} | "
-            f"{r['median_ms']:.1f} | {r['peak_mb']:.1f} | {speed} | {mem} |"
+            f"{r.get('kernels', '-')} | {r['median_ms']:.1f} | {r['peak_mb']:.1f} | {speed} | {mem} |"
         )
     return "\n".join(lines)
 
@@ -219,7 +280,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for d in dtypes:
         if d not in DTYPES:
             raise UserError(f"--dtype {d!r} is not allowed; choose one of: {', '.join(DTYPES)}")
-    engines = tuple(args.engines.split(",")) if args.engines else ENGINES
+    engines = tuple(args.engines.split(",")) if args.engines else DEFAULT_ENGINES[args.device]
     for e in engines:
         if e not in ENGINES:
             raise UserError(f"--engines: unknown engine {e!r}; known: {', '.join(ENGINES)}")
@@ -237,15 +298,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.warmup,
         progress=not args.json,
         profile=args.profile,
+        device=args.device,
     )
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
         threads = torch.get_num_threads()
-        print(
-            f"pinnkan bench: {args.problem}, one loss + gradient evaluation, "
-            f"{threads} threads, torch {torch.__version__}"
-        )
+        where = torch.cuda.get_device_name() if args.device == "cuda" else f"{threads} threads"
+        print(f"pinnkan bench: {args.problem}, one loss + gradient evaluation, {where}, torch {torch.__version__}")
         print(table(rows))
     return 0
 
@@ -265,10 +325,14 @@ def register(sub) -> None:
     p.add_argument("--width", help="layer widths, e.g. 2,10,1")
     p.add_argument("--grid", help="KAN grid sizes, e.g. 5,20")
     p.add_argument("--dtype", help="float32, float64 or both (default both)")
-    p.add_argument("--engines", help=f"comma-separated, of {', '.join(ENGINES)} (default all)")
+    p.add_argument(
+        "--engines",
+        help=f"comma-separated, of {', '.join(ENGINES)} (default: all on cuda, all but forward-torch on the cpu)",
+    )
     p.add_argument("--batch", type=int, help="interior collocation points (default: the problem's, 10000)")
     p.add_argument("--repeat", type=int, default=20, help="timed evaluations per engine, taken in turns (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed evaluations first (default 3)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to run (default cpu)")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows instead of the table")
     p.add_argument(
         "--profile", action="store_true", help="also print, per engine, the ops that take the most time (stderr)"

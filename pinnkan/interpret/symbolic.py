@@ -284,6 +284,12 @@ def symbolic(
     snap_tolerance: float = 1e-6,
 ) -> SymbolicResult:
     """Snap, build, refine and write the formula of the KAN ``model`` trained on ``problem`` (see module doc)."""
+    order = max(layout.order for layout in problem.layouts())
+    if order > 2:  # the library's functions carry their first two derivatives (refining trains on the residual)
+        raise UserError(
+            f"symbolic: {problem.name!r} needs derivatives of order {order}; the symbolic refinement handles "
+            "residuals of order 2 at most"
+        )
     x = sample_points(problem, cfg)
     choices = snap(model, x, library, fixed, tolerance)
     sym = build_symbolic(model, choices)

@@ -20,10 +20,12 @@ from pinnkan.bspline import basis, local_basis_fn, uniform_knots
 from pinnkan.config import Key, positive
 from pinnkan.jet import Rows
 from pinnkan.layout import Layout
+from pinnkan.surrogates import kan_jet
 from pinnkan.surrogates.base import Surrogate
 from pinnkan.surrogates.kan_jet import KANLayerJet, chain_coefficients, silu_derivatives
 
 BASES = ("auto", "recursive")
+VALUE_ONLY = Layout(1)  # no partials: the layer's value alone
 
 
 def _is_uniform(knots: Tensor) -> bool:
@@ -131,7 +133,17 @@ class KANLayer(nn.Module):
         return local_basis_fn(h, self.knots[:, 0], self.knots[:, 1] - self.knots[:, 0], self.grid, self.k, order)
 
     def forward(self, x: Tensor) -> Tensor:
-        """x (N, in) -> (N, out): silu(x) W_b^T + basis(x) viewed (N, in*M) @ W viewed (in*M, out)."""
+        """x (N, in) -> (N, out): silu(x) W_b^T + basis(x) viewed (N, in*M) @ W viewed (in*M, out).
+
+        Where the jet node runs Triton kernels (CUDA tensors), the value alone goes through them too:
+        the same kernels on a layout with no partials (boundary and test points).
+        """
+        if self.fused and self._local() and kan_jet.backend_for(x) == "triton":
+            t0, hstep = self.knots[:, 0], self.knots[:, 1] - self.knots[:, 0]
+            rows = KANLayerJet.apply(
+                x.unsqueeze(1), self._padded_weight(), self.base(), t0, hstep, self.grid, self.k, VALUE_ONLY
+            )
+            return rows[:, 0]
         out = F.silu(x) @ self.base().T
         n = x.shape[0]
         if not self._local():

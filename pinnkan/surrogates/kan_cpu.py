@@ -27,71 +27,12 @@ BLOCK = 32
 if AVAILABLE:
 
     @njit(cache=True, inline="always")
-    def _silu(x, nder, sig_table, sd, out):
-        """out[j] = silu^(j)(x) for j < nder; sd: scratch (nder,) for the sigmoid's derivatives.
-
-        sig_table[j] holds sigmoid^(j) as a polynomial in the sigmoid (pinnkan.univariate)."""
-        s = 1.0 / (1.0 + math.exp(-x))
-        sd[0] = s
-        for j in range(1, nder):
-            acc = 0.0
-            for c in range(sig_table.shape[1] - 1, -1, -1):
-                acc = acc * s + sig_table[j, c]
-            sd[j] = acc
-        out[0] = x * s
-        for j in range(1, nder):
-            out[j] = x * sd[j] + j * sd[j - 1]
-
-    @njit(cache=True, inline="always")
-    def _cubic(x, t0, hs, grid, nder, out):
-        """_local for k = 3 in closed form (the common case; 5x faster than the recursion)."""
-        s = (x - t0) / hs
-        c = math.floor(s)
-        u = s - c
-        cell = int(c)
-        inside = 1.0 if (cell >= 0 and cell < grid + 6) else 0.0
-        v = 1.0 - u
-        u2 = u * u
-        hinv = inside / hs
-        f = inside / 6.0
-        out[0, 0] = f * v * v * v
-        out[0, 1] = f * (3.0 * u2 * u - 6.0 * u2 + 4.0)
-        out[0, 2] = f * (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0)
-        out[0, 3] = f * u2 * u
-        if nder > 1:
-            out[1, 0] = -0.5 * v * v * hinv
-            out[1, 1] = 0.5 * (3.0 * u2 - 4.0 * u) * hinv
-            out[1, 2] = 0.5 * (-3.0 * u2 + 2.0 * u + 1.0) * hinv
-            out[1, 3] = 0.5 * u2 * hinv
-        if nder > 2:
-            h2 = hinv / hs
-            out[2, 0] = v * h2
-            out[2, 1] = (3.0 * u - 2.0) * h2
-            out[2, 2] = (1.0 - 3.0 * u) * h2
-            out[2, 3] = u * h2
-        if nder > 3:
-            h3 = hinv / (hs * hs)
-            out[3, 0] = -h3
-            out[3, 1] = 3.0 * h3
-            out[3, 2] = -3.0 * h3
-            out[3, 3] = h3
-        for j in range(4, nder):  # a cubic's higher derivatives vanish between knots
-            for q in range(4):
-                out[j, q] = 0.0
-        if cell < 0:
-            cell = 0
-        if cell > grid + 5:
-            cell = grid + 5
-        return cell
-
-    @njit(cache=True, inline="always")
     def _local(x, t0, hs, grid, k, nder, lev, tmp, out):
         """Fill out[j, q] (j < nder) with d^j/dx^j of basis cell-k+q at x; return the clamped cell.
 
-        lev: scratch (k + 1, k + 1); tmp: scratch (k + 2,). Uniform Cox-de Boor in the local coordinate u.
+        lev: scratch (k + 1, k + 1); tmp: scratch (k + 2,). Uniform Cox-de Boor in the local coordinate u
+        (any order k; _basis_block has the cubic in closed form).
         """
-        if k == 3:
-            return _cubic(x, t0, hs, grid, nder, out)
         s = (x - t0) / hs
         c = math.floor(s)
         u = s - c
@@ -183,11 +124,12 @@ if AVAILABLE:
                     bb[j, q, b] = one[j, q]
 
     @njit(cache=True, inline="always")
-    def _silu_block(xb, nb, nder, sig_table, sb):
-        """sb[j, b] = silu^(j)(xb[b]) for j < nder (closed form up to the third, the table beyond)."""
+    def _silu_block(xb, gb, nb, nder, sig_table, sb):
+        """sb[j, b] = silu^(j)(xb[b]) for j < nder from the sigmoid gb[b] (closed form up to the third, the
+        table beyond)."""
         for b in range(nb):
             x = xb[b]
-            sig = 1.0 / (1.0 + math.exp(-x))
+            sig = gb[b]
             om = 1.0 - sig
             sp = sig * om
             sb[0, b] = x * sig
@@ -252,7 +194,7 @@ if AVAILABLE:
 
     @njit(cache=True, parallel=True, fastmath=True)
     def forward_kernel(
-        rows, table, wbt, t0, hs, grid, k, order, sig_table, pair_row, pair_j, t_pair, t_coef, t_nfac, t_fac,
+        rows, sig, table, wbt, t0, hs, grid, k, order, sig_table, pair_row, pair_j, t_pair, t_coef, t_nfac, t_fac,
         chunks, out,
     ):
         n_pts, n_rows, n_in = rows.shape
@@ -267,6 +209,7 @@ if AVAILABLE:
             tmp = np.empty(k + 2)
             one = np.empty((max(nder, 4), k + 1))
             xb = np.empty(BLOCK, dt)
+            gb = np.empty(BLOCK, dt)
             cellb = np.empty(BLOCK, dtype=np.int64)
             bb = np.empty((max(nder, 4), k + 1, BLOCK), dt)
             sb = np.empty((nder, BLOCK), dt)
@@ -281,8 +224,9 @@ if AVAILABLE:
                 for i in range(n_in):
                     for b in range(nb):
                         xb[b] = rows[n0 + b, 0, i]
+                        gb[b] = sig[n0 + b, i]
                     _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, lev, tmp, one, cellb, bb)
-                    _silu_block(xb, nb, nder, sig_table, sb)
+                    _silu_block(xb, gb, nb, nder, sig_table, sb)
                     _chain_block(rows, n0, nb, i, t_pair, t_coef, t_nfac, t_fac, qb, live)
                     for o in range(n_out):
                         _phi_block(table, wbt, i, o, k, nder, nb, cellb, bb, sb, phib)
@@ -299,7 +243,7 @@ if AVAILABLE:
 
     @njit(cache=True, parallel=True, fastmath=True)
     def backward_kernel(
-        rows, table, wbt, t0, hs, grid, k, order, sig_table, pair_row, pair_j, t_pair, t_coef, t_nfac, t_fac,
+        rows, sig, table, wbt, t0, hs, grid, k, order, sig_table, pair_row, pair_j, t_pair, t_coef, t_nfac, t_fac,
         g_out, g_rows, g_table, g_wbt,
     ):
         """g_table (T, in, W, out) and g_wbt (T, in, out): one slice per chunk of points, summed by the caller."""
@@ -316,6 +260,7 @@ if AVAILABLE:
             tmp = np.empty(k + 2)
             one = np.empty((max(nder, 4), k + 1))
             xb = np.empty(BLOCK, dt)
+            gb = np.empty(BLOCK, dt)
             cellb = np.empty(BLOCK, dtype=np.int64)
             bb = np.empty((max(nder, 4), k + 1, BLOCK), dt)
             sb = np.empty((nder, BLOCK), dt)
@@ -332,9 +277,10 @@ if AVAILABLE:
                 for i in range(n_in):
                     for b in range(nb):
                         xb[b] = rows[n0 + b, 0, i]
+                        gb[b] = sig[n0 + b, i]
                         ghb[b] = 0.0
                     _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, lev, tmp, one, cellb, bb)
-                    _silu_block(xb, nb, nder, sig_table, sb)
+                    _silu_block(xb, gb, nb, nder, sig_table, sb)
                     _chain_block(rows, n0, nb, i, t_pair, t_coef, t_nfac, t_fac, qb, live)
                     gqb[:] = 0.0
                     for o in range(n_out):
@@ -410,6 +356,7 @@ def jet_forward(rows, table, wb, t0, hs, grid: int, k: int, layout):
     out = torch.empty(n, s, table.shape[-1], dtype=rows.dtype)
     forward_kernel(
         _np(rows),
+        _np(torch.sigmoid(rows[:, 0])),  # vectorised here: numba's exp is a scalar call per point
         _np(table),
         _np(wb.T),
         _np(t0),
@@ -436,6 +383,7 @@ def jet_backward(rows, table, wb, t0, hs, grid: int, k: int, layout, g_out):
     g_wbt = torch.zeros(chunks, n_in, table.shape[-1], dtype=dt)
     backward_kernel(
         _np(rows),
+        _np(torch.sigmoid(rows[:, 0])),
         _np(table),
         _np(wb.T),
         _np(t0),

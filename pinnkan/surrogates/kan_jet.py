@@ -19,10 +19,11 @@ d2h_a (j = 1) for a diagonal row). Backward, from g = d loss / d out:
     gC[i, cell+r, o] += sum_j B_j Ga,        grows from gQ through the terms' products
 
 so the node needs phi up to J + 1 and first-order autograd only; it is not
-differentiable twice (a double backward raises). :class:`KANLayerJet` runs compiled
-CPU kernels (kan_cpu.py) for CPU tensors and the PyTorch ops here elsewhere; the
+differentiable twice (a double backward raises). :class:`KANLayerJet` runs Triton
+kernels (kan_triton.py) for CUDA tensors when Triton is installed, compiled CPU
+kernels (kan_cpu.py) for CPU tensors, and the PyTorch ops here otherwise; the
 layer's plain-autograd path (``KANLayer.rows`` with ``fused = False``) is the
-reference both are tested against.
+reference all of them are tested against.
 """
 
 from __future__ import annotations
@@ -93,15 +94,24 @@ def _edges(h_t: Tensor, table: Tensor, wb_t: Tensor, t0, hstep, grid: int, k: in
     return phi, basis, idx, s
 
 
-# "auto": compiled CPU kernels (kan_cpu.py) for CPU tensors when numba is there,
-# PyTorch ops otherwise; "torch" forces the PyTorch ops (the reference).
+# "auto": Triton kernels for CUDA tensors when Triton is installed, compiled CPU kernels
+# (kan_cpu.py) for CPU tensors when numba is there, PyTorch ops otherwise; "torch" forces the
+# PyTorch ops (the reference); "triton" the Triton kernels (on CPU tensors under TRITON_INTERPRET=1).
+BACKENDS = ("auto", "torch", "triton")
 BACKEND = "auto"
 
 
-def _compiled(h: Tensor) -> bool:
-    from pinnkan.surrogates import kan_cpu
+def backend_for(rows: Tensor) -> str:
+    """Which implementation runs the node for these rows: "triton", "numba" or "torch"."""
+    from pinnkan.surrogates import kan_cpu, kan_triton
 
-    return BACKEND == "auto" and h.device.type == "cpu" and kan_cpu.AVAILABLE
+    if BACKEND == "torch":
+        return "torch"
+    if BACKEND == "triton" or (rows.is_cuda and kan_triton.usable(rows)):
+        return "triton"
+    if rows.device.type == "cpu" and kan_cpu.AVAILABLE:
+        return "numba"
+    return "torch"
 
 
 class KANLayerJet(torch.autograd.Function):
@@ -109,14 +119,15 @@ class KANLayerJet(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, rows, table, wb, t0, hstep, grid: int, k: int, layout: Layout):
-        ctx.compiled = _compiled(rows)
+        ctx.backend = backend_for(rows)
         ctx.grid, ctx.k, ctx.layout = grid, k, layout
-        if ctx.compiled:
-            from pinnkan.surrogates import kan_cpu
+        if ctx.backend != "torch":
+            from pinnkan.surrogates import kan_cpu, kan_triton
 
             # only the inputs are kept: the backward kernel recomputes the local bases
             ctx.save_for_backward(rows, table, wb, t0, hstep)
-            return kan_cpu.jet_forward(rows, table, wb, t0, hstep, grid, k, layout)
+            kernels = kan_triton if ctx.backend == "triton" else kan_cpu
+            return kernels.jet_forward(rows, table, wb, t0, hstep, grid, k, layout)
         pairs = layout.pairs()
         h_t = rows[:, 0].T
         phi, basis, idx, s = _edges(h_t, table, wb.T, t0, hstep, grid, k, layout.order + 1)
@@ -133,11 +144,12 @@ class KANLayerJet(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, g_out):
         layout = ctx.layout
-        if ctx.compiled:
-            from pinnkan.surrogates import kan_cpu
+        if ctx.backend != "torch":
+            from pinnkan.surrogates import kan_cpu, kan_triton
 
             rows, table, wb, t0, hstep = ctx.saved_tensors
-            g_rows, g_table, g_wb = kan_cpu.jet_backward(rows, table, wb, t0, hstep, ctx.grid, ctx.k, layout, g_out)
+            kernels = kan_triton if ctx.backend == "triton" else kan_cpu
+            g_rows, g_table, g_wb = kernels.jet_backward(rows, table, wb, t0, hstep, ctx.grid, ctx.k, layout, g_out)
             return g_rows, g_table, g_wb, None, None, None, None, None
         rows, q, phi, basis, idx, s, pair_row, pair_j = ctx.saved_tensors
         n_in, n, _, n_out = phi.shape
