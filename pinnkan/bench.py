@@ -132,11 +132,14 @@ def _evaluation(trainer, model, engine: str = "forward"):
     return once
 
 
-def measure(cases: list, repeat: int, warmup: int) -> list[tuple[float, float]]:
+def measure(cases: list, repeat: int, warmup: int, settle: int = 1) -> list[tuple[float, float]]:
     """(median ms, peak MB) of loss_terms() + backward() for each (trainer, model, engine) in cases.
 
     The engines take turns, one timed evaluation each per round, so that load on the
-    machine (this one is shared) falls on all of them alike.
+    machine (this one is shared) falls on all of them alike. Each turn starts with
+    ``settle`` untimed evaluations: training runs one engine's evaluations back to back,
+    and the timed one should see that state (its data in cache), not what the other
+    engine's turn left (``settle=0`` times the first evaluation after it).
     """
     evals = [_evaluation(t, m, e) for t, m, e in cases]
     for once in evals:
@@ -145,6 +148,8 @@ def measure(cases: list, repeat: int, warmup: int) -> list[tuple[float, float]]:
     times: list[list[float]] = [[] for _ in cases]
     for _ in range(repeat):
         for once, ts in zip(evals, times):
+            for _ in range(settle):
+                once()
             tic = time.perf_counter()
             once()
             ts.append(1e3 * (time.perf_counter() - tic))
@@ -194,6 +199,7 @@ def run_bench(
     progress: bool = True,
     profile: bool = False,
     device: str = "cpu",
+    settle: int = 1,
 ) -> list[dict[str, Any]]:
     """Rows {problem, model, width, grid, dtype, batch, device, engine, kernels, median_ms, peak_mb}.
 
@@ -213,7 +219,7 @@ def run_bench(
                 torch.manual_seed(0)
                 cases.append((*_trainer(problem, kind, width, grid, dtype, name, n_int, n_bnd, device), name))
             width = list(cases[0][1].widths) if cases and hasattr(cases[0][1], "widths") else width
-            for (_, model, _e), name, (ms, mb) in zip(cases, names, measure(cases, repeat, warmup)):
+            for (_, model, _e), name, (ms, mb) in zip(cases, names, measure(cases, repeat, warmup, settle)):
                 row = {
                     "problem": problem,
                     "model": kind,
@@ -287,6 +293,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for name in ("batch", "repeat"):
         if getattr(args, name) is not None and getattr(args, name) <= 0:
             raise UserError(f"--{name} must be positive")
+    for name in ("warmup", "settle"):
+        if getattr(args, name) < 0:
+            raise UserError(f"--{name} must not be negative")
     rows = run_bench(
         args.problem,
         models,
@@ -299,6 +308,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         progress=not args.json,
         profile=args.profile,
         device=args.device,
+        settle=args.settle,
     )
     if args.json:
         print(json.dumps(rows, indent=1))
@@ -332,6 +342,13 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, help="interior collocation points (default: the problem's, 10000)")
     p.add_argument("--repeat", type=int, default=20, help="timed evaluations per engine, taken in turns (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed evaluations first (default 3)")
+    p.add_argument(
+        "--settle",
+        type=int,
+        default=1,
+        help="untimed evaluations at the start of each engine's turn, so that the timed one runs as in "
+        "training, after one of its own (default 1; 0 times the first after the other engine's)",
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to run (default cpu)")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows instead of the table")
     p.add_argument(

@@ -51,6 +51,8 @@ def test_bench_json_from_the_command_line(capsys):
             "2",
             "--warmup",
             "1",
+            "--settle",
+            "0",
             "--json",
         ]
     )
@@ -67,6 +69,7 @@ def test_bench_json_from_the_command_line(capsys):
         (["--dtype", "float16"], "--dtype"),
         (["--engines", "magic"], "--engines"),
         (["--batch", "0"], "--batch"),
+        (["--settle", "-1"], "--settle"),
     ],
 )
 def test_bench_refuses_bad_options(capsys, argv, message):

@@ -155,24 +155,30 @@ def test_engine_resolution(box2):
 
 @pytest.mark.parametrize("k", [2, 3, 4])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_compiled_kernels_match_torch_reference(box2, k, dtype):
-    """The numba CPU kernels and the PyTorch ops of KANLayerJet: same outputs and parameter gradients."""
+@pytest.mark.parametrize("grid", [5, 20])
+def test_compiled_kernels_match_torch_reference(box2, k, dtype, grid):
+    """The numba CPU kernels and the PyTorch ops of KANLayerJet: same outputs, parameter gradients and
+    gradients of the coordinates, for the jet and for values alone (boundary points through the kernels
+    with no partials); grid 5 with k <= 3 sums the coefficient gradients one-hot, the rest scatter them."""
     from pinnkan.surrogates import kan_cpu, kan_jet
 
     if not kan_cpu.AVAILABLE:
         pytest.skip("numba not installed")
-    model = KAN([2, 6, 3, 1], *box2, grid=5, k=k).to(dtype)
-    x = (torch.rand(300, 2) * 2.6 - 1.3).to(dtype)
+    model = KAN([2, 6, 3, 1], *box2, grid=grid, k=k).to(dtype)
+    x = (torch.rand(300, 2) * 2.6 - 1.3).to(dtype).requires_grad_()
+    xb = (torch.rand(70, 2) * 2.6 - 1.3).to(dtype)
     results = []
     for backend in ("auto", "torch"):
         kan_jet.BACKEND = backend
         try:
             model.zero_grad()
+            x.grad = None
             j = forward_jet(model, x, 2, C2, F1)
-            (j.value.square().sum() + j.grad.pow(3).sum() + j.diag.square().sum()).backward()
+            ub = model(xb)
+            (j.value.square().sum() + j.grad.pow(3).sum() + j.diag.square().sum() + ub.pow(3).sum()).backward()
         finally:
             kan_jet.BACKEND = "auto"
-        results.append([j.value, j.grad, j.diag] + [p.grad.clone() for p in model.parameters()])
+        results.append([j.value, j.grad, j.diag, ub, x.grad.clone()] + [p.grad.clone() for p in model.parameters()])
     tol = 1e-10 if dtype == torch.float64 else 1e-4
     for a, b in zip(*results):
         assert rel_err(a.double(), b.double()) < tol

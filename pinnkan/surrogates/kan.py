@@ -132,18 +132,20 @@ class KANLayer(nn.Module):
         """local_basis_fn on this layer's uniform grid; h (N, in)."""
         return local_basis_fn(h, self.knots[:, 0], self.knots[:, 1] - self.knots[:, 0], self.grid, self.k, order)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x (N, in) -> (N, out): silu(x) W_b^T + basis(x) viewed (N, in*M) @ W viewed (in*M, out).
-
-        Where the jet node runs Triton kernels (CUDA tensors), the value alone goes through them too:
-        the same kernels on a layout with no partials (boundary and test points).
-        """
-        if self.fused and self._local() and kan_jet.backend_for(x) == "triton":
+    def value(self, x: Tensor) -> Tensor:
+        """:meth:`forward` through the jet node's compiled kernels (numba, Triton) where they run: the same
+        kernels on a layout with no partials. Only for inputs no one differentiates twice (the node is
+        once-differentiable): :meth:`KAN.body` uses it where the coordinates need no gradient."""
+        if self.fused and self._local() and kan_jet.backend_for(x) != "torch":
             t0, hstep = self.knots[:, 0], self.knots[:, 1] - self.knots[:, 0]
             rows = KANLayerJet.apply(
                 x.unsqueeze(1), self._padded_weight(), self.base(), t0, hstep, self.grid, self.k, VALUE_ONLY
             )
             return rows[:, 0]
+        return self(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (N, in) -> (N, out): silu(x) W_b^T + basis(x) viewed (N, in*M) @ W viewed (in*M, out)."""
         out = F.silu(x) @ self.base().T
         n = x.shape[0]
         if not self._local():
@@ -280,8 +282,11 @@ class KAN(Surrogate):
         return self.layers[0].grid
 
     def body(self, z: Tensor) -> Tensor:
+        # coordinates that need no gradient (boundary and test points, the forward engine's values): the
+        # compiled layer kernels; nested autograd (coordinates that do) keeps plain, twice-differentiable ops
+        compiled = not z.requires_grad
         for layer in self.layers:
-            z = layer(z)
+            z = layer.value(z) if compiled else layer(z)
         return z
 
     def body_jet(self, r: Rows) -> Rows:

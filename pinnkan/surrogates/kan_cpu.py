@@ -1,19 +1,29 @@
 """Compiled CPU kernels (numba) for the fused KAN-layer jet of kan_jet.py.
 
 Same math as :class:`pinnkan.surrogates.kan_jet.KANLayerJet`, for any layout of
-partials, written as loops over points (parallel) and edges so that nothing of
-size (N, in, out) is ever stored: the forward keeps no intermediates and the
-backward recomputes the k + 1 local bases of each input. The layout's Faà di
-Bruno terms come in as flat arrays (``Layout.arrays``): per term its pair
-(row, j), coefficient and factor rows, so one compiled kernel serves every
-layout. The innermost loops run over the layer's outputs (contiguous in the
-coefficient table). Gradients of the shared coefficients are summed per chunk of
-points, then added. Used for CPU tensors when numba is installed; the PyTorch
+partials, written as loops over blocks of points (chunks of them in parallel)
+and edges so that nothing of size (N, in, out) is ever stored: the forward keeps
+no intermediates and the backward recomputes the k + 1 local bases of each
+input. The layout's Faà di Bruno terms come in as flat arrays
+(``Layout.arrays``): per term its pair (row, j), coefficient and factor rows, so
+one compiled kernel serves every layout.
+
+Each block of points copies the rows of one input (and the upstream gradient)
+into contiguous scratch once, and the coefficient table comes as (in, out,
+cells), so that the loops over a block's points read and write contiguous
+memory and compile to vector instructions; all arithmetic stays in
+the tensors' dtype (float constants come in as an array of it: a float literal
+would promote float32 to float64). Per edge, the k + 1 coefficients of each
+point are gathered once and serve every derivative. Gradients of the shared
+coefficients are summed per chunk of points, then added; within a block,
+one-hot over the cells for small tables (vector selects beat a scalar scatter
+whose cells repeat), scattered for larger ones. Used for CPU tensors when numba is installed; the PyTorch
 implementation is the reference they are tested against.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -22,11 +32,15 @@ from pinnkan.surrogates.compiled import AVAILABLE, as_numpy, njit, prange
 from pinnkan.surrogates.compiled import chunks as chunks_for
 
 # points per block: the kernels' innermost loops run over a block's points
-BLOCK = 32
+BLOCK = 256
+# coefficient gradients of tables with at most this many cells are summed one-hot, the rest scattered
+DENSE = 16
+# 1/6, 1/2, 1, 2, 3, 4, 0 in the kernels' dtype
+_CONSTANTS = (1.0 / 6.0, 0.5, 1.0, 2.0, 3.0, 4.0, 0.0)
 
 if AVAILABLE:
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, inline="always", error_model="numpy")
     def _local(x, t0, hs, grid, k, nder, lev, tmp, out):
         """Fill out[j, q] (j < nder) with d^j/dx^j of basis cell-k+q at x; return the clamped cell.
 
@@ -76,46 +90,56 @@ if AVAILABLE:
             cell = grid + 2 * k - 1
         return cell
 
-    @njit(cache=True, inline="always")
-    def _basis_block(xb, nb, t0, hs, grid, k, nder, lev, tmp, one, cellb, bb):
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _basis_block(xb, nb, t0, hs, grid, k, nder, cst, lev, tmp, one, cellb, bb):
         """Local bases of every point of a block: bb[j, q, b] (j < nder), cellb[b] the clamped cell."""
         if k == 3:
-            hinv = 1.0 / hs
+            sixth, half, c1, c2, c3, c4, c0 = cst[0], cst[1], cst[2], cst[3], cst[4], cst[5], cst[6]
+            hinv = c1 / hs
+            last = grid + 5
             for b in range(nb):
                 s = (xb[b] - t0) * hinv
-                c = math.floor(s)
+                c = np.floor(s)
                 u = s - c
                 cell = int(c)
-                inside = 1.0 if (cell >= 0 and cell < grid + 6) else 0.0
-                v = 1.0 - u
+                inside = c1 if (cell >= 0 and cell <= last) else c0
+                v = c1 - u
                 u2 = u * u
-                f = inside / 6.0
+                f = inside * sixth
                 bb[0, 0, b] = f * v * v * v
-                bb[0, 1, b] = f * (3.0 * u2 * u - 6.0 * u2 + 4.0)
-                bb[0, 2, b] = f * (-3.0 * u2 * u + 3.0 * u2 + 3.0 * u + 1.0)
+                bb[0, 1, b] = f * (c3 * u2 * u - c3 * c2 * u2 + c4)
+                bb[0, 2, b] = f * (c3 * u2 * (c1 - u) + c3 * u + c1)
                 bb[0, 3, b] = f * u2 * u
-                if nder > 1:
-                    g = 0.5 * inside * hinv
+                cellb[b] = min(max(cell, 0), last)
+            if nder > 1:
+                for b in range(nb):
+                    s = (xb[b] - t0) * hinv
+                    u = s - np.floor(s)
+                    cell = int(np.floor(s))
+                    inside = c1 if (cell >= 0 and cell <= last) else c0
+                    v = c1 - u
+                    u2 = u * u
+                    g = half * inside * hinv
                     bb[1, 0, b] = -g * v * v
-                    bb[1, 1, b] = g * (3.0 * u2 - 4.0 * u)
-                    bb[1, 2, b] = g * (-3.0 * u2 + 2.0 * u + 1.0)
+                    bb[1, 1, b] = g * (c3 * u2 - c4 * u)
+                    bb[1, 2, b] = g * (c1 + c2 * u - c3 * u2)
                     bb[1, 3, b] = g * u2
-                if nder > 2:
-                    h2 = inside * hinv * hinv
-                    bb[2, 0, b] = v * h2
-                    bb[2, 1, b] = (3.0 * u - 2.0) * h2
-                    bb[2, 2, b] = (1.0 - 3.0 * u) * h2
-                    bb[2, 3, b] = u * h2
-                if nder > 3:
-                    h3 = inside * hinv * hinv * hinv
-                    bb[3, 0, b] = -h3
-                    bb[3, 1, b] = 3.0 * h3
-                    bb[3, 2, b] = -3.0 * h3
-                    bb[3, 3, b] = h3
-                for j in range(4, nder):  # a cubic's higher derivatives vanish between knots
-                    for q in range(4):
-                        bb[j, q, b] = 0.0
-                cellb[b] = min(max(cell, 0), grid + 5)
+                    if nder > 2:
+                        h2 = inside * hinv * hinv
+                        bb[2, 0, b] = v * h2
+                        bb[2, 1, b] = (c3 * u - c2) * h2
+                        bb[2, 2, b] = (c1 - c3 * u) * h2
+                        bb[2, 3, b] = u * h2
+                    if nder > 3:
+                        h3 = inside * hinv * hinv * hinv
+                        bb[3, 0, b] = -h3
+                        bb[3, 1, b] = c3 * h3
+                        bb[3, 2, b] = -c3 * h3
+                        bb[3, 3, b] = h3
+            for j in range(4, nder):  # a cubic's higher derivatives vanish between knots
+                for q in range(4):
+                    for b in range(nb):
+                        bb[j, q, b] = c0
             return
         for b in range(nb):
             cellb[b] = _local(xb[b], t0, hs, grid, k, nder, lev, tmp, one)
@@ -123,24 +147,28 @@ if AVAILABLE:
                 for q in range(k + 1):
                     bb[j, q, b] = one[j, q]
 
-    @njit(cache=True, inline="always")
-    def _silu_block(xb, gb, nb, nder, sig_table, sb):
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _silu_block(xb, gb, nb, nder, cst, sig_table, sb):
         """sb[j, b] = silu^(j)(xb[b]) for j < nder from the sigmoid gb[b] (closed form up to the third, the
         table beyond)."""
+        c1, c2 = cst[2], cst[3]
         for b in range(nb):
             x = xb[b]
             sig = gb[b]
-            om = 1.0 - sig
+            om = c1 - sig
             sp = sig * om
             sb[0, b] = x * sig
             if nder > 1:
-                sb[1, b] = sig * (1.0 + x * om)
+                sb[1, b] = sig * (c1 + x * om)
             if nder > 2:
-                sb[2, b] = sp * (2.0 + x * (1.0 - 2.0 * sig))
+                sb[2, b] = sp * (c2 + x * (c1 - c2 * sig))
             if nder > 3:
-                m2 = 1.0 - 2.0 * sig
-                sb[3, b] = sp * m2 * (2.0 + x * m2) + sp * (m2 - 2.0 * x * sp)
-            if nder > 4:
+                m2 = c1 - c2 * sig
+                sb[3, b] = sp * m2 * (c2 + x * m2) + sp * (m2 - c2 * x * sp)
+        if nder > 4:
+            for b in range(nb):
+                x = xb[b]
+                sig = gb[b]
                 prev = 0.0
                 for c in range(sig_table.shape[1] - 1, -1, -1):
                     prev = prev * sig + sig_table[3, c]
@@ -151,15 +179,15 @@ if AVAILABLE:
                     sb[j, b] = x * acc + j * prev
                     prev = acc
 
-    @njit(cache=True, inline="always")
-    def _chain_block(rows, n0, nb, i, t_pair, t_coef, t_nfac, t_fac, qb, live):
-        """qb[p, b] = Q of pair p for input i at the block's points; live[p]: any of them non-zero."""
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _chain_block(rb, nb, t_pair, t_coef, t_nfac, t_fac, c1, c0, qb, live):
+        """qb[p, b] = Q of pair p at the block's points from their rows rb[s, b]; live[p]: any of them non-zero."""
         n_pairs = qb.shape[0]
         for p in range(n_pairs):
             for b in range(nb):
-                qb[p, b] = 0.0
+                qb[p, b] = c0
         for b in range(nb):
-            qb[0, b] = 1.0
+            qb[0, b] = c1
         for tt in range(t_pair.shape[0]):
             p = t_pair[tt]
             c = t_coef[tt]
@@ -167,69 +195,76 @@ if AVAILABLE:
             f0 = t_fac[tt, 0]
             if nf == 1:
                 for b in range(nb):
-                    qb[p, b] += c * rows[n0 + b, f0, i]
+                    qb[p, b] += c * rb[f0, b]
+            elif nf == 2:
+                f1 = t_fac[tt, 1]
+                for b in range(nb):
+                    qb[p, b] += c * rb[f0, b] * rb[f1, b]
             else:
                 for b in range(nb):
-                    prod = c * rows[n0 + b, f0, i]
+                    prod = c * rb[f0, b]
                     for f in range(1, nf):
-                        prod *= rows[n0 + b, t_fac[tt, f], i]
+                        prod *= rb[t_fac[tt, f], b]
                     qb[p, b] += prod
         for p in range(n_pairs):
             live[p] = False
             for b in range(nb):
-                if qb[p, b] != 0.0:
+                if qb[p, b] != c0:
                     live[p] = True
                     break
 
-    @njit(cache=True, inline="always")
-    def _phi_block(table, wbt, i, o, k, nder, nb, cellb, bb, sb, phib):
-        """phib[j, b] = sum_q bb[j, q, b] table[i, cellb[b] + q, o] + sb[j, b] wbt[i, o] for j < nder."""
-        w = wbt[i, o]
-        for j in range(nder):
-            for b in range(nb):
-                phib[j, b] = sb[j, b] * w
-            for q in range(k + 1):
-                for b in range(nb):
-                    phib[j, b] += bb[j, q, b] * table[i, cellb[b] + q, o]
-
-    @njit(cache=True, parallel=True, fastmath=True)
+    @njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
     def forward_kernel(
-        rows, sig, table, wbt, t0, hs, grid, k, order, sig_table, pair_row, pair_j, t_pair, t_coef, t_nfac, t_fac,
-        chunks, out,
+        rows, sig, table_t, wbt, t0, hs, grid, k, order, cst, sig_table, pair_row, pair_j, t_pair, t_coef,
+        t_nfac, t_fac, chunks, out,
     ):
+        """rows (N, S, in), sig (N, in) the sigmoid of rows[:, 0], table_t (in, out, cells) -> out (N, S, out)."""
         n_pts, n_rows, n_in = rows.shape
-        n_out = table.shape[2]
+        n_out = table_t.shape[1]
         n_pairs = pair_row.shape[0]
         nder = order + 1
         per = (n_pts + chunks - 1) // chunks
         dt = rows.dtype
+        c1, c0 = cst[2], cst[6]
         for t in prange(chunks):
             # scratch once per chunk: allocations per point would dominate
             lev = np.empty((k + 1, k + 1))
             tmp = np.empty(k + 2)
             one = np.empty((max(nder, 4), k + 1))
-            xb = np.empty(BLOCK, dt)
-            gb = np.empty(BLOCK, dt)
             cellb = np.empty(BLOCK, dtype=np.int64)
+            rb = np.empty((n_rows, BLOCK), dt)
+            gb = np.empty(BLOCK, dt)
             bb = np.empty((max(nder, 4), k + 1, BLOCK), dt)
             sb = np.empty((nder, BLOCK), dt)
             qb = np.empty((n_pairs, BLOCK), dt)
             live = np.empty(n_pairs, dtype=np.bool_)
             phib = np.empty((nder, BLOCK), dt)
+            cq = np.empty((k + 1, BLOCK), dt)
             acc = np.empty((n_rows, n_out, BLOCK), dt)
             end = min(n_pts, (t + 1) * per)
             for n0 in range(t * per, end, BLOCK):
                 nb = min(BLOCK, end - n0)
-                acc[:] = 0.0
+                acc[:] = c0
                 for i in range(n_in):
                     for b in range(nb):
-                        xb[b] = rows[n0 + b, 0, i]
+                        for s in range(n_rows):
+                            rb[s, b] = rows[n0 + b, s, i]
                         gb[b] = sig[n0 + b, i]
-                    _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, lev, tmp, one, cellb, bb)
-                    _silu_block(xb, gb, nb, nder, sig_table, sb)
-                    _chain_block(rows, n0, nb, i, t_pair, t_coef, t_nfac, t_fac, qb, live)
+                    xb = rb[0]
+                    _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, cst, lev, tmp, one, cellb, bb)
+                    _silu_block(xb, gb, nb, nder, cst, sig_table, sb)
+                    _chain_block(rb, nb, t_pair, t_coef, t_nfac, t_fac, c1, c0, qb, live)
                     for o in range(n_out):
-                        _phi_block(table, wbt, i, o, k, nder, nb, cellb, bb, sb, phib)
+                        w = wbt[i, o]
+                        for q in range(k + 1):
+                            for b in range(nb):
+                                cq[q, b] = table_t[i, o, cellb[b] + q]
+                        for j in range(nder):
+                            for b in range(nb):
+                                phib[j, b] = sb[j, b] * w
+                            for q in range(k + 1):
+                                for b in range(nb):
+                                    phib[j, b] += bb[j, q, b] * cq[q, b]
                         for p in range(n_pairs):
                             if live[p]:
                                 s = pair_row[p]
@@ -241,62 +276,92 @@ if AVAILABLE:
                         for o in range(n_out):
                             out[n0 + b, s, o] = acc[s, o, b]
 
-    @njit(cache=True, parallel=True, fastmath=True)
+    @njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
     def backward_kernel(
-        rows, sig, table, wbt, t0, hs, grid, k, order, sig_table, pair_row, pair_j, t_pair, t_coef, t_nfac, t_fac,
-        g_out, g_rows, g_table, g_wbt,
+        rows, sig, table_t, wbt, t0, hs, grid, k, order, cst, sig_table, pair_row, pair_j, t_pair, t_coef,
+        t_nfac, t_fac, g_out, want_rows, g_rows, g_table, g_wbt,
     ):
-        """g_table (T, in, W, out) and g_wbt (T, in, out): one slice per chunk of points, summed by the caller."""
+        """g_out (N, S, out) -> g_rows (N, S, in) (untouched unless want_rows); g_table (T, in, out, cells) and
+        g_wbt (T, in, out): one slice per chunk of points, summed by the caller."""
         n_pts, n_rows, n_in = rows.shape
-        n_out = table.shape[2]
+        n_out = table_t.shape[1]
+        n_cells = table_t.shape[2]
         n_pairs = pair_row.shape[0]
         n_terms = t_pair.shape[0]
-        nder = order + 2
+        nder = order + 2 if want_rows else order + 1  # phi_{J+1} only feeds the rows' gradient
         chunks = g_table.shape[0]
         per = (n_pts + chunks - 1) // chunks
         dt = rows.dtype
+        dense = n_cells <= DENSE
+        c1, c0 = cst[2], cst[6]
         for t in prange(chunks):
             lev = np.empty((k + 1, k + 1))
             tmp = np.empty(k + 2)
             one = np.empty((max(nder, 4), k + 1))
-            xb = np.empty(BLOCK, dt)
-            gb = np.empty(BLOCK, dt)
             cellb = np.empty(BLOCK, dtype=np.int64)
+            rb = np.empty((n_rows, BLOCK), dt)
+            gb = np.empty(BLOCK, dt)
             bb = np.empty((max(nder, 4), k + 1, BLOCK), dt)
             sb = np.empty((nder, BLOCK), dt)
             qb = np.empty((n_pairs, BLOCK), dt)
             live = np.empty(n_pairs, dtype=np.bool_)
             gqb = np.empty((n_pairs, BLOCK), dt)
             phib = np.empty((nder, BLOCK), dt)
+            cq = np.empty((k + 1, BLOCK), dt)
             gab = np.empty((order + 1, BLOCK), dt)
             ghb = np.empty(BLOCK, dt)
+            gob = np.empty((n_out, n_rows, BLOCK), dt)
+            grb = np.empty((n_rows, BLOCK), dt)
             tq = np.empty((k + 1, BLOCK), dt)
             end = min(n_pts, (t + 1) * per)
             for n0 in range(t * per, end, BLOCK):
                 nb = min(BLOCK, end - n0)
+                for b in range(nb):
+                    for s in range(n_rows):
+                        for o in range(n_out):
+                            gob[o, s, b] = g_out[n0 + b, s, o]
                 for i in range(n_in):
                     for b in range(nb):
-                        xb[b] = rows[n0 + b, 0, i]
+                        for s in range(n_rows):
+                            rb[s, b] = rows[n0 + b, s, i]
                         gb[b] = sig[n0 + b, i]
-                        ghb[b] = 0.0
-                    _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, lev, tmp, one, cellb, bb)
-                    _silu_block(xb, gb, nb, nder, sig_table, sb)
-                    _chain_block(rows, n0, nb, i, t_pair, t_coef, t_nfac, t_fac, qb, live)
-                    gqb[:] = 0.0
+                    xb = rb[0]
+                    _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, cst, lev, tmp, one, cellb, bb)
+                    _silu_block(xb, gb, nb, nder, cst, sig_table, sb)
+                    _chain_block(rb, nb, t_pair, t_coef, t_nfac, t_fac, c1, c0, qb, live)
+                    for b in range(nb):
+                        ghb[b] = c0
+                    gqb[:] = c0
                     for o in range(n_out):
-                        _phi_block(table, wbt, i, o, k, nder, nb, cellb, bb, sb, phib)
-                        gab[:] = 0.0
+                        w = wbt[i, o]
+                        # the edge's derivatives only carry gradients back to the rows
+                        for q in range(k + 1 if want_rows else 0):
+                            for b in range(nb):
+                                cq[q, b] = table_t[i, o, cellb[b] + q]
+                        for j in range(nder if want_rows else 0):
+                            for b in range(nb):
+                                phib[j, b] = sb[j, b] * w
+                            for q in range(k + 1):
+                                for b in range(nb):
+                                    phib[j, b] += bb[j, q, b] * cq[q, b]
+                        gab[:] = c0
                         for p in range(n_pairs):
                             s = pair_row[p]
                             j = pair_j[p]
-                            for b in range(nb):
-                                g = g_out[n0 + b, s, o]
-                                gqb[p, b] += g * phib[j, b]
-                                gab[j, b] += qb[p, b] * g
-                        gw = 0.0
+                            if want_rows:
+                                for b in range(nb):
+                                    g = gob[o, s, b]
+                                    gqb[p, b] += g * phib[j, b]
+                                    gab[j, b] += qb[p, b] * g
+                            else:
+                                for b in range(nb):
+                                    gab[j, b] += qb[p, b] * gob[o, s, b]
+                        gw = c0
                         for j in range(order + 1):
+                            if want_rows:
+                                for b in range(nb):
+                                    ghb[b] += gab[j, b] * phib[j + 1, b]
                             for b in range(nb):
-                                ghb[b] += gab[j, b] * phib[j + 1, b]
                                 gw += sb[j, b] * gab[j, b]
                         g_wbt[t, i, o] += gw
                         for q in range(k + 1):
@@ -305,59 +370,100 @@ if AVAILABLE:
                             for j in range(1, order + 1):
                                 for b in range(nb):
                                     tq[q, b] += bb[j, q, b] * gab[j, b]
-                        # scatter into the shared coefficients: in order of the points (cells repeat)
-                        for b in range(nb):
-                            c = cellb[b]
+                        if dense:
+                            # one-hot over the few cells: vector selects beat a scalar scatter whose cells repeat
                             for q in range(k + 1):
-                                g_table[t, i, c + q, o] += tq[q, b]
+                                for c in range(q, n_cells):
+                                    tot = c0
+                                    cc = c - q
+                                    for b in range(nb):
+                                        tot += tq[q, b] if cellb[b] == cc else c0
+                                    g_table[t, i, o, c] += tot
+                        else:
+                            for b in range(nb):
+                                c = cellb[b]
+                                for q in range(k + 1):
+                                    g_table[t, i, o, c + q] += tq[q, b]
+                    if not want_rows:
+                        continue
                     for b in range(nb):
-                        g_rows[n0 + b, 0, i] = ghb[b]
-                        for s in range(1, n_rows):
-                            g_rows[n0 + b, s, i] = 0.0
+                        grb[0, b] = ghb[b]
+                    for s in range(1, n_rows):
+                        for b in range(nb):
+                            grb[s, b] = c0
                     for tt in range(n_terms):
                         p = t_pair[tt]
                         coef = t_coef[tt]
                         nf = t_nfac[tt]
+                        if nf == 1:
+                            fa = t_fac[tt, 0]
+                            for b in range(nb):
+                                grb[fa, b] += coef * gqb[p, b]
+                            continue
+                        if nf == 2:
+                            f0 = t_fac[tt, 0]
+                            f1 = t_fac[tt, 1]
+                            for b in range(nb):
+                                gc = coef * gqb[p, b]
+                                r0 = rb[f0, b]
+                                r1 = rb[f1, b]
+                                grb[f0, b] += gc * r1
+                                grb[f1, b] += gc * r0
+                            continue
                         for a in range(nf):
                             fa = t_fac[tt, a]
                             for b in range(nb):
                                 term = gqb[p, b] * coef
                                 for f in range(nf):
                                     if f != a:
-                                        term *= rows[n0 + b, t_fac[tt, f], i]
-                                g_rows[n0 + b, fa, i] += term
+                                        term *= rb[t_fac[tt, f], b]
+                                grb[fa, b] += term
+                    for b in range(nb):
+                        for s in range(n_rows):
+                            g_rows[n0 + b, s, i] = grb[s, b]
 
 
 _np = as_numpy
 
 
 def _layout_args(layout, dtype):
+    """order, constants, sigmoid table and the layout's term arrays, in the kernels' dtype where they are
+    multiplied with the rows."""
+    return _layout_arrays(layout, str(dtype))
+
+
+@functools.lru_cache(maxsize=64)
+def _layout_arrays(layout, dtype: str):
+    # once per layout and dtype: a layer calls its kernels several times per evaluation
     from pinnkan.univariate import poly_table
 
     arr = layout.arrays()
-    sig = poly_table("sigmoid", layout.order + 1)
+    np_dtype = np.float32 if dtype == "torch.float32" else np.float64
     return (
         layout.order,
-        sig,
+        np.array(_CONSTANTS, dtype=np_dtype),
+        poly_table("sigmoid", layout.order + 1).astype(np_dtype),
         arr["pair_row"],
         arr["pair_j"],
         arr["pair"],
-        arr["coef"],
+        arr["coef"].astype(np_dtype),
         arr["nfac"],
         arr["fac"],
     )
 
 
-def jet_forward(rows, table, wb, t0, hs, grid: int, k: int, layout):
-    """Torch tensors in, the output rows (N, S, out) out; see forward_kernel."""
+def jet_forward(rows, table, wb, t0, hs, grid: int, k: int, layout, sig=None):
+    """Torch tensors in, the output rows (N, S, out) out; see forward_kernel. ``sig``: sigmoid(rows[:, 0]) if
+    the caller has it."""
     import torch
 
     n, s, _ = rows.shape
     out = torch.empty(n, s, table.shape[-1], dtype=rows.dtype)
     forward_kernel(
         _np(rows),
-        _np(torch.sigmoid(rows[:, 0])),  # vectorised here: numba's exp is a scalar call per point
-        _np(table),
+        # vectorised in torch: numba's exp is a scalar call per point
+        _np(torch.sigmoid(rows[:, 0]) if sig is None else sig),
+        _np(table.permute(0, 2, 1)),
         _np(wb.T),
         _np(t0),
         _np(hs),
@@ -370,21 +476,25 @@ def jet_forward(rows, table, wb, t0, hs, grid: int, k: int, layout):
     return out
 
 
-def jet_backward(rows, table, wb, t0, hs, grid: int, k: int, layout, g_out):
-    """Gradients (rows, table, wb) of the fused layer; a None upstream gradient counts as 0."""
+def jet_backward(rows, table, wb, t0, hs, grid: int, k: int, layout, g_out, want_rows: bool = True, sig=None):
+    """Gradients (rows, table, wb) of the fused layer; a None upstream gradient counts as 0.
+
+    ``want_rows=False`` (the layer's input needs no gradient, e.g. the first layer's coordinates) skips the
+    rows' gradient, returned as None."""
     import torch
 
     n, s, n_in = rows.shape
     dt = rows.dtype
-    g_out = torch.zeros(n, s, table.shape[-1], dtype=dt) if g_out is None else g_out
+    n_cells, n_out = table.shape[1:]
+    g_out = torch.zeros(n, s, n_out, dtype=dt) if g_out is None else g_out
     chunks = chunks_for(n)
-    g_rows = torch.empty_like(rows)
-    g_table = torch.zeros((chunks,) + tuple(table.shape), dtype=dt)
-    g_wbt = torch.zeros(chunks, n_in, table.shape[-1], dtype=dt)
+    g_rows = torch.empty_like(rows) if want_rows else rows[:0]
+    g_table = torch.zeros(chunks, n_in, n_out, n_cells, dtype=dt)
+    g_wbt = torch.zeros(chunks, n_in, n_out, dtype=dt)
     backward_kernel(
         _np(rows),
-        _np(torch.sigmoid(rows[:, 0])),
-        _np(table),
+        _np(torch.sigmoid(rows[:, 0]) if sig is None else sig),
+        _np(table.permute(0, 2, 1)),
         _np(wb.T),
         _np(t0),
         _np(hs),
@@ -392,8 +502,9 @@ def jet_backward(rows, table, wb, t0, hs, grid: int, k: int, layout, g_out):
         k,
         *_layout_args(layout, dt),
         _np(g_out),
+        want_rows,
         g_rows.numpy(),
         g_table.numpy(),
         g_wbt.numpy(),
     )
-    return g_rows, g_table.sum(0), g_wbt.sum(0).T
+    return (g_rows if want_rows else None), g_table.sum(0).permute(0, 2, 1), g_wbt.sum(0).T

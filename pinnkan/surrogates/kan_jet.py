@@ -124,10 +124,14 @@ class KANLayerJet(torch.autograd.Function):
         if ctx.backend != "torch":
             from pinnkan.surrogates import kan_cpu, kan_triton
 
-            # only the inputs are kept: the backward kernel recomputes the local bases
-            ctx.save_for_backward(rows, table, wb, t0, hstep)
-            kernels = kan_triton if ctx.backend == "triton" else kan_cpu
-            return kernels.jet_forward(rows, table, wb, t0, hstep, grid, k, layout)
+            # only the inputs are kept (and, on the CPU, the sigmoid of the values, which costs more there
+            # than the kernels' arithmetic): the backward kernel recomputes the local bases
+            if ctx.backend == "triton":
+                ctx.save_for_backward(rows, table, wb, t0, hstep)
+                return kan_triton.jet_forward(rows, table, wb, t0, hstep, grid, k, layout)
+            sig = torch.sigmoid(rows[:, 0])
+            ctx.save_for_backward(rows, table, wb, t0, hstep, sig)
+            return kan_cpu.jet_forward(rows, table, wb, t0, hstep, grid, k, layout, sig=sig)
         pairs = layout.pairs()
         h_t = rows[:, 0].T
         phi, basis, idx, s = _edges(h_t, table, wb.T, t0, hstep, grid, k, layout.order + 1)
@@ -147,9 +151,12 @@ class KANLayerJet(torch.autograd.Function):
         if ctx.backend != "torch":
             from pinnkan.surrogates import kan_cpu, kan_triton
 
-            rows, table, wb, t0, hstep = ctx.saved_tensors
-            kernels = kan_triton if ctx.backend == "triton" else kan_cpu
-            g_rows, g_table, g_wb = kernels.jet_backward(rows, table, wb, t0, hstep, ctx.grid, ctx.k, layout, g_out)
+            rows, table, wb, t0, hstep, *sig = ctx.saved_tensors
+            args = (rows, table, wb, t0, hstep, ctx.grid, ctx.k, layout, g_out)
+            if ctx.backend == "triton":
+                g_rows, g_table, g_wb = kan_triton.jet_backward(*args)
+            else:  # the first layer's coordinates need no gradient: the kernel then skips the rows'
+                g_rows, g_table, g_wb = kan_cpu.jet_backward(*args, want_rows=ctx.needs_input_grad[0], sig=sig[0])
             return g_rows, g_table, g_wb, None, None, None, None, None
         rows, q, phi, basis, idx, s, pair_row, pair_j = ctx.saved_tensors
         n_in, n, _, n_out = phi.shape
