@@ -51,7 +51,7 @@ class Observations:
 
 def read_observations(path: str | Path, problem, option: str = "--data") -> Observations:
     """The observations in ``path`` for ``problem``; a one-line UserError for anything wrong with them."""
-    from pinnkan.reference_data import read_columns
+    from pinnkan.reference_data import read_columns, refuse_outside
 
     p = Path(path)
     if not p.is_file():
@@ -88,12 +88,7 @@ def read_observations(path: str | Path, problem, option: str = "--data") -> Obse
             f"{option} {str(p)!r}: {int(bad.sum())} row(s) with NaN, infinite or non-positive sigma entries "
             f"(first at data row {int(np.argmax(bad))})"
         )
-    outside = ~problem.domain.contains(x)
-    if outside.any():
-        raise UserError(
-            f"{option} {str(p)!r}: {int(outside.sum())} point(s) lie outside the problem's domain "
-            f"(first at data row {int(np.argmax(outside))}); refused"
-        )
+    refuse_outside(problem, x, f"{option} {str(p)!r}")
     return Observations.of(x, values, sigma)
 
 

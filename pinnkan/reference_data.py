@@ -87,10 +87,15 @@ def read_reference(path: str | Path, problem) -> ReferenceData:
             f"--reference {str(p)!r}: {int((~finite).sum())} row(s) with NaN or infinite entries "
             f"(first at data row {int(np.argmin(finite))})"
         )
+    refuse_outside(problem, x, f"--reference {str(p)!r}")
+    return ReferenceData(x, u, grad)
+
+
+def refuse_outside(problem, x: np.ndarray, source: str) -> None:
+    """UserError (one line, naming ``source``) if any of the data points x (N, D) lies outside the domain."""
     outside = ~problem.domain.contains(x)
     if outside.any():
         raise UserError(
-            f"--reference {str(p)!r}: {int(outside.sum())} point(s) lie outside the problem's domain "
+            f"{source}: {int(outside.sum())} point(s) lie outside the problem's domain "
             f"(first at data row {int(np.argmax(outside))}); refused"
         )
-    return ReferenceData(x, u, grad)

@@ -112,6 +112,7 @@ if AVAILABLE:
                 bb[0, 3, b] = f * u2 * u
                 cellb[b] = min(max(cell, 0), last)
             if nder > 1:
+                # a second pass over the points (recomputing u) keeps each loop short enough to vectorise
                 for b in range(nb):
                     s = (xb[b] - t0) * hinv
                     u = s - np.floor(s)
@@ -213,6 +214,37 @@ if AVAILABLE:
                     live[p] = True
                     break
 
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _input_block(
+        rows, sig, n0, nb, i, t0, hs, grid, k, nder, cst, sig_table, t_pair, t_coef, t_nfac, t_fac, lev, tmp, one,
+        rb, gb, cellb, bb, sb, qb, live,
+    ):
+        """What input i of a block needs for every output: its rows rb[s, b] copied out of rows (N, S, in), the
+        cells and bases (_basis_block), silu's derivatives (_silu_block), the chain coefficients (_chain_block)."""
+        for b in range(nb):
+            for s in range(rb.shape[0]):
+                rb[s, b] = rows[n0 + b, s, i]
+            gb[b] = sig[n0 + b, i]
+        xb = rb[0]
+        _basis_block(xb, nb, t0, hs, grid, k, nder, cst, lev, tmp, one, cellb, bb)
+        _silu_block(xb, gb, nb, nder, cst, sig_table, sb)
+        _chain_block(rb, nb, t_pair, t_coef, t_nfac, t_fac, cst[2], cst[6], qb, live)
+
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _edge_block(table_t, wbt, i, o, k, nder, nb, cellb, bb, sb, cq, phib):
+        """phib[j, b] = phi_j of edge i -> o at the block's points (j < nder); each point's k + 1 coefficients
+        are gathered once into cq for every derivative."""
+        w = wbt[i, o]
+        for q in range(k + 1):
+            for b in range(nb):
+                cq[q, b] = table_t[i, o, cellb[b] + q]
+        for j in range(nder):
+            for b in range(nb):
+                phib[j, b] = sb[j, b] * w
+            for q in range(k + 1):
+                for b in range(nb):
+                    phib[j, b] += bb[j, q, b] * cq[q, b]
+
     @njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
     def forward_kernel(
         rows, sig, table_t, wbt, t0, hs, grid, k, order, cst, sig_table, pair_row, pair_j, t_pair, t_coef,
@@ -225,7 +257,7 @@ if AVAILABLE:
         nder = order + 1
         per = (n_pts + chunks - 1) // chunks
         dt = rows.dtype
-        c1, c0 = cst[2], cst[6]
+        c0 = cst[6]
         for t in prange(chunks):
             # scratch once per chunk: allocations per point would dominate
             lev = np.empty((k + 1, k + 1))
@@ -246,25 +278,12 @@ if AVAILABLE:
                 nb = min(BLOCK, end - n0)
                 acc[:] = c0
                 for i in range(n_in):
-                    for b in range(nb):
-                        for s in range(n_rows):
-                            rb[s, b] = rows[n0 + b, s, i]
-                        gb[b] = sig[n0 + b, i]
-                    xb = rb[0]
-                    _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, cst, lev, tmp, one, cellb, bb)
-                    _silu_block(xb, gb, nb, nder, cst, sig_table, sb)
-                    _chain_block(rb, nb, t_pair, t_coef, t_nfac, t_fac, c1, c0, qb, live)
+                    _input_block(
+                        rows, sig, n0, nb, i, t0[i], hs[i], grid, k, nder, cst, sig_table, t_pair, t_coef, t_nfac,
+                        t_fac, lev, tmp, one, rb, gb, cellb, bb, sb, qb, live,
+                    )
                     for o in range(n_out):
-                        w = wbt[i, o]
-                        for q in range(k + 1):
-                            for b in range(nb):
-                                cq[q, b] = table_t[i, o, cellb[b] + q]
-                        for j in range(nder):
-                            for b in range(nb):
-                                phib[j, b] = sb[j, b] * w
-                            for q in range(k + 1):
-                                for b in range(nb):
-                                    phib[j, b] += bb[j, q, b] * cq[q, b]
+                        _edge_block(table_t, wbt, i, o, k, nder, nb, cellb, bb, sb, cq, phib)
                         for p in range(n_pairs):
                             if live[p]:
                                 s = pair_row[p]
@@ -293,7 +312,7 @@ if AVAILABLE:
         per = (n_pts + chunks - 1) // chunks
         dt = rows.dtype
         dense = n_cells <= DENSE
-        c1, c0 = cst[2], cst[6]
+        c0 = cst[6]
         for t in prange(chunks):
             lev = np.empty((k + 1, k + 1))
             tmp = np.empty(k + 2)
@@ -321,29 +340,16 @@ if AVAILABLE:
                         for o in range(n_out):
                             gob[o, s, b] = g_out[n0 + b, s, o]
                 for i in range(n_in):
-                    for b in range(nb):
-                        for s in range(n_rows):
-                            rb[s, b] = rows[n0 + b, s, i]
-                        gb[b] = sig[n0 + b, i]
-                    xb = rb[0]
-                    _basis_block(xb, nb, t0[i], hs[i], grid, k, nder, cst, lev, tmp, one, cellb, bb)
-                    _silu_block(xb, gb, nb, nder, cst, sig_table, sb)
-                    _chain_block(rb, nb, t_pair, t_coef, t_nfac, t_fac, c1, c0, qb, live)
+                    _input_block(
+                        rows, sig, n0, nb, i, t0[i], hs[i], grid, k, nder, cst, sig_table, t_pair, t_coef, t_nfac,
+                        t_fac, lev, tmp, one, rb, gb, cellb, bb, sb, qb, live,
+                    )
                     for b in range(nb):
                         ghb[b] = c0
                     gqb[:] = c0
                     for o in range(n_out):
-                        w = wbt[i, o]
-                        # the edge's derivatives only carry gradients back to the rows
-                        for q in range(k + 1 if want_rows else 0):
-                            for b in range(nb):
-                                cq[q, b] = table_t[i, o, cellb[b] + q]
-                        for j in range(nder if want_rows else 0):
-                            for b in range(nb):
-                                phib[j, b] = sb[j, b] * w
-                            for q in range(k + 1):
-                                for b in range(nb):
-                                    phib[j, b] += bb[j, q, b] * cq[q, b]
+                        if want_rows:  # the edge's derivatives only carry gradients back to the rows
+                            _edge_block(table_t, wbt, i, o, k, nder, nb, cellb, bb, sb, cq, phib)
                         gab[:] = c0
                         for p in range(n_pairs):
                             s = pair_row[p]
@@ -426,19 +432,15 @@ if AVAILABLE:
 _np = as_numpy
 
 
+@functools.lru_cache(maxsize=64)
 def _layout_args(layout, dtype):
     """order, constants, sigmoid table and the layout's term arrays, in the kernels' dtype where they are
-    multiplied with the rows."""
-    return _layout_arrays(layout, str(dtype))
-
-
-@functools.lru_cache(maxsize=64)
-def _layout_arrays(layout, dtype: str):
-    # once per layout and dtype: a layer calls its kernels several times per evaluation
+    multiplied with the rows; once per layout and dtype (a layer calls its kernels several times per
+    evaluation)."""
     from pinnkan.univariate import poly_table
 
     arr = layout.arrays()
-    np_dtype = np.float32 if dtype == "torch.float32" else np.float64
+    np_dtype = np.float32 if str(dtype) == "torch.float32" else np.float64
     return (
         layout.order,
         np.array(_CONSTANTS, dtype=np_dtype),

@@ -103,6 +103,24 @@ def _phi(table_ptr, wb_ptr, i, n_out, W, cell, nmask, bases, sil, j_idx, q_idx, 
     return phi
 
 @triton.jit
+def _edge_input(
+    rows_ptr, table_ptr, wb_ptr, t0_ptr, hs_ptr, sig_ptr, t_row, t_j, t_coef, t_nfac, t_fac, n, nmask, i,
+    n_in, n_out, n_rows, n_terms, grid, W, s_idx, j_idx, q_idx, o_idx, dt, K: tl.constexpr, NDER: tl.constexpr,
+    SIG_C: tl.constexpr, MAXF: tl.constexpr,
+):
+    """Input i at the block's points n: its value x, cells and bases (NDER derivatives), silu's derivatives,
+    the chain coefficients w (BLOCK, S_PAD, J_PAD) and every edge's derivatives phi (BLOCK, J_PAD, O_PAD)."""
+    x = tl.load(rows_ptr + n * (n_rows * n_in) + i, mask=nmask, other=0.0)
+    t0, hs = tl.load(t0_ptr + i), tl.load(hs_ptr + i)
+    cell, bases = _basis(x, t0, hs, grid, j_idx, q_idx, K, NDER)
+    sil = _silu(x, j_idx, sig_ptr, NDER, SIG_C)
+    w = _chain(rows_ptr, n, nmask, i, n_in, n_rows, n_terms, t_row, t_j, t_coef, t_nfac, t_fac,
+               s_idx, j_idx, dt, MAXF)
+    phi = _phi(table_ptr, wb_ptr, i, n_out, W, cell, nmask, bases, sil, j_idx, q_idx, o_idx, K)
+    return x, cell, bases, sil, w, phi
+
+
+@triton.jit
 def forward_kernel(
     rows_ptr, table_ptr, wb_ptr, t0_ptr, hs_ptr, out_ptr,
     t_row, t_j, t_coef, t_nfac, t_fac, sig_ptr,
@@ -118,13 +136,10 @@ def forward_kernel(
     dt = rows_ptr.dtype.element_ty
     acc = tl.zeros((BLOCK, S_PAD, O_PAD), dtype=dt)
     for i in range(n_in):
-        x = tl.load(rows_ptr + n * (n_rows * n_in) + i, mask=nmask, other=0.0)
-        t0, hs = tl.load(t0_ptr + i), tl.load(hs_ptr + i)
-        cell, bases = _basis(x, t0, hs, grid, j_idx, q_idx, K, ORDER + 1)
-        sil = _silu(x, j_idx, sig_ptr, ORDER + 1, SIG_C)
-        w = _chain(rows_ptr, n, nmask, i, n_in, n_rows, n_terms, t_row, t_j, t_coef, t_nfac, t_fac,
-                   s_idx, j_idx, dt, MAXF)
-        phi = _phi(table_ptr, wb_ptr, i, n_out, W, cell, nmask, bases, sil, j_idx, q_idx, o_idx, K)
+        x, cell, bases, sil, w, phi = _edge_input(
+            rows_ptr, table_ptr, wb_ptr, t0_ptr, hs_ptr, sig_ptr, t_row, t_j, t_coef, t_nfac, t_fac, n, nmask, i,
+            n_in, n_out, n_rows, n_terms, grid, W, s_idx, j_idx, q_idx, o_idx, dt, K, ORDER + 1, SIG_C, MAXF,
+        )
         for j in tl.static_range(ORDER + 1):
             wj = tl.sum(tl.where((j_idx == j)[None, None, :], w, 0.0), axis=2)  # (BLOCK, S_PAD)
             pj = tl.sum(tl.where((j_idx == j)[None, :, None], phi, 0.0), axis=1)  # (BLOCK, O_PAD)
@@ -155,13 +170,10 @@ def backward_kernel(
         gmask = nmask[:, None, None] & (s_idx < n_rows)[None, :, None] & omask[None, None, :]
         g = tl.load(gptr + o_idx[None, None, :], mask=gmask, other=0.0)  # (BLOCK, S_PAD, O_PAD)
         for i in range(n_in):
-            x = tl.load(rows_ptr + n * (n_rows * n_in) + i, mask=nmask, other=0.0)
-            t0, hs = tl.load(t0_ptr + i), tl.load(hs_ptr + i)
-            cell, bases = _basis(x, t0, hs, grid, j_idx, q_idx, K, ORDER + 2)
-            sil = _silu(x, j_idx, sig_ptr, ORDER + 2, SIG_C)
-            w = _chain(rows_ptr, n, nmask, i, n_in, n_rows, n_terms, t_row, t_j, t_coef, t_nfac, t_fac,
-                       s_idx, j_idx, dt, MAXF)
-            phi = _phi(table_ptr, wb_ptr, i, n_out, W, cell, nmask, bases, sil, j_idx, q_idx, o_idx, K)
+            x, cell, bases, sil, w, phi = _edge_input(
+                rows_ptr, table_ptr, wb_ptr, t0_ptr, hs_ptr, sig_ptr, t_row, t_j, t_coef, t_nfac, t_fac, n, nmask, i,
+                n_in, n_out, n_rows, n_terms, grid, W, s_idx, j_idx, q_idx, o_idx, dt, K, ORDER + 2, SIG_C, MAXF,
+            )
             gh = tl.zeros((BLOCK,), dtype=dt)
             gw = tl.zeros((BLOCK, S_PAD, J_PAD), dtype=dt)  # d loss / d W
             contrib = tl.zeros((BLOCK, Q_PAD, O_PAD), dtype=dt)  # d loss / d C[i, cell + q, o]
