@@ -17,6 +17,7 @@ _os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 from pinnkan.conditions import Condition, Derivative, Dirichlet, Initial, Neumann, Operator, Periodic, Robin
 from pinnkan.domains import Ball, Box, Difference, Disk, Domain, Intersection, Polygon, SpaceTime, Union
+from pinnkan.enrichment import CornerSingularity
 from pinnkan.errors import UserError
 from pinnkan.jet import Jet, autograd_jet, forward_jet
 from pinnkan.layout import Layout
@@ -36,6 +37,7 @@ __all__ = [
     "Box",
     "Callback",
     "Condition",
+    "CornerSingularity",
     "Derivative",
     "Difference",
     "Dirichlet",

@@ -78,6 +78,9 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
     "model": {
         "kind": Key("str", None, _surrogates, help="surrogate (default: the problem's choice, else kan)"),
         "width": Key("ints", None, check=positive, help="layer widths, e.g. 2,10,1 (default: the problem's)"),
+        "enrich": Key(
+            "bool", True, help="add the problem's known singular functions, if it declares any, with trained weights"
+        ),
     },
     "data": {
         "n_interior": Key("int", None, check=positive, help="interior collocation points"),

@@ -35,16 +35,19 @@ def error_metrics(pred: Tensor, grad_pred: Tensor, u: Tensor, grad_u: Tensor) ->
     pred, u: (M, F); grad_pred, grad_u: (M, D, F). Returns each of METRICS as (F,):
     mse = mean e^2, rel_l2 = ||e|| / ||u||, h1_mse = mean(e^2 + |grad e|^2),
     rel_h1 = sqrt(sum(e^2 + |grad e|^2)) / sqrt(sum(u^2 + |grad u|^2)).
+    A non-finite entry of grad_u (a singular point, where the gradient is infinite) adds no gradient term.
     """
     e = pred - u
-    ge = grad_pred - grad_u
+    finite = torch.isfinite(grad_u)
+    ge = torch.where(finite, grad_pred - grad_u, 0.0)
+    gu = torch.where(finite, grad_u, 0.0)
     e2 = e.square()
     h1 = e2 + ge.square().sum(1)
     return {
         "mse": e2.mean(0),
         "rel_l2": e2.sum(0).sqrt() / u.square().sum(0).sqrt(),
         "h1_mse": h1.mean(0),
-        "rel_h1": h1.sum(0).sqrt() / (u.square() + grad_u.square().sum(1)).sum(0).sqrt(),
+        "rel_h1": h1.sum(0).sqrt() / (u.square() + gu.square().sum(1)).sum(0).sqrt(),
     }
 
 

@@ -40,6 +40,7 @@ from pinnkan.conditions import (
     condition_names,
 )
 from pinnkan.domains import Ball, Box, Disk, Domain, Polygon, SpaceTime
+from pinnkan.enrichment import CornerSingularity
 from pinnkan.jet import Jet
 from pinnkan.layout import Layout
 
@@ -47,6 +48,7 @@ __all__ = [
     "Ball",
     "Box",
     "Condition",
+    "CornerSingularity",
     "Derivative",
     "Dirichlet",
     "Disk",
@@ -85,6 +87,9 @@ class Problem:
     # parameters learned from observations (inverse problems): name -> pinnkan.Unknown; the configured value
     # of such a parameter is its true value (references, synthetic observations), the Unknown's initial the guess
     unknowns: ClassVar[dict[str, Any]] = {}
+    # known singular functions added to the surrogate with trainable coefficients (pinnkan.enrichment), e.g.
+    # ``domain.corner_singularities()`` at a polygon's re-entrant corners; ``model.enrich = false`` turns it off
+    enrichment: ClassVar[tuple[Any, ...]] = ()
 
     def __init__(self, unknowns: str | list[str] | None = None, **params: float) -> None:
         """``params`` override the class's; ``unknowns`` names more parameters to learn, ``"nu"`` or
@@ -131,7 +136,8 @@ class Problem:
         """Test points (M, D), values (M, F) and gradients (M, D, F) from :meth:`reference`.
 
         Gradients are second-order finite differences on the reference grid; grid points outside
-        the domain, or whose difference stencil leaves it, are left out.
+        the domain, or whose difference stencil leaves it, are left out; at a singular tip
+        (:meth:`at_singular_points`) the gradient is NaN.
         """
         axes, values = self.reference()
         mesh = np.meshgrid(*axes, indexing="ij")
@@ -140,7 +146,9 @@ class Problem:
         grads = np.gradient(values, *axes, axis=tuple(range(len(axes))), edge_order=2)
         grad = np.stack([g.reshape(-1, f) for g in grads], axis=1)
         u = values.reshape(-1, f)
-        keep = np.isfinite(u).all(1) & np.isfinite(grad).all((1, 2)) & self.domain.contains(x)
+        tip = self.at_singular_points(x)
+        grad[tip] = np.nan  # infinite there: the H1 error leaves such points out (metrics.error_metrics)
+        keep = np.isfinite(u).all(1) & (np.isfinite(grad).all((1, 2)) | tip) & self.domain.contains(x)
         if keep.all():
             return x, u, grad
         return x[keep], u[keep], grad[keep]
@@ -228,6 +236,15 @@ class Problem:
             return self.domain.grid(101 if self.dim == 2 else 1001)
         return self.domain.sample_interior(2**14, seed=0)
 
+    def at_singular_points(self, x: np.ndarray) -> np.ndarray:
+        """(M,) bool for points x (M, D): True at a tip of the problem's ``enrichment``, where the solution's
+        gradient is infinite."""
+        at = np.zeros(len(x), dtype=bool)
+        for f in self.enrichment:
+            tip = np.asarray(f.vertex, dtype=float)
+            at |= np.linalg.norm(x[:, list(f.axes)] - tip, axis=1) <= 1e-9 * max(1.0, float(np.abs(tip).max()))
+        return at
+
 
 HESSIANS = ("diag", "laplacian")
 
@@ -251,7 +268,8 @@ def validate(cls: type) -> list[str]:
         missing.append("conditions")
     if cls.exact is Problem.exact:
         needs = [
-            n for n, c in zip(condition_names(tuple(cls.conditions or ())), cls.conditions or ())
+            n
+            for n, c in zip(condition_names(tuple(cls.conditions or ())), cls.conditions or ())
             if getattr(c, "uses_exact", False) and getattr(c, "value", 0) is None
         ]
         if needs:

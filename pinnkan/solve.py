@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from pinnkan.config import defaults, resolve, schema, set_key
+from pinnkan.enrichment import Enrichment
 from pinnkan.errors import UserError
 from pinnkan.jet import JetError, compute_jet, resolve_engine
 from pinnkan.metrics import ErrorTracker, check_exact, error_figures
@@ -214,6 +215,8 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         raise UserError(f"problem {problem.name!r} learns {names} but has no observations: give --data FILE")
     if problem.unknown_specs and getattr(model, "unknowns", None) is None:
         model.unknowns = UnknownParameters(problem.unknown_specs)
+    if problem.enrichment and m.get("enrich", True) and getattr(model, "enrichment", None) is None:
+        model.enrichment = Enrichment(problem.enrichment, len(problem.fields))
     model = model.to(dtype=TORCH_DTYPES[r["dtype"]], device=r["device"])
     try:
         engine = resolve_engine(r["derivatives"], model)

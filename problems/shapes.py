@@ -84,7 +84,10 @@ class PoissonLShape(Problem):
     coords = ("x", "y")
     domain = Polygon(L_VERTICES)
     conditions = (Dirichlet(value=0.0),)
-    # [2,10,10,1]: rel_l2 5.0e-3 in 127 s against 1.6e-2 for [2,10,1] (and 8.5e-3 with train.resample=rad)
+    # u = N + c1 r^(2/3) sin(2 theta / 3) + c2 r^(4/3) sin(4 theta / 3) at the corner, c trained with N
+    enrichment = domain.corner_singularities()
+    # with the corner functions: [2,10,10,1] rel_l2 3.0e-4 (median of 3 seeds, 152 s), [2,10,1] 7.3e-4 (28 s);
+    # without them 5.0e-3 and 1.5e-2 (8.5e-3 for [2,10,10,1] with train.resample=rad)
     defaults = {
         "n_interior": 4000,
         "n_boundary": 800,

@@ -65,6 +65,24 @@ class Polygon(Domain):
         normals = sign * np.stack([d[:, 1], -d[:, 0]], axis=1) / np.linalg.norm(d, axis=1, keepdims=True)
         object.__setattr__(self, "_normals", normals)
 
+    def corner_singularities(self, kind: str = "dirichlet", terms: int = 2) -> tuple:
+        """A :class:`~pinnkan.enrichment.CornerSingularity` at every re-entrant vertex (interior angle > pi),
+        for enriching a surrogate (``Problem.enrichment``); empty for a convex polygon."""
+        from pinnkan.enrichment import CornerSingularity
+
+        v = self._v()
+        nxt = np.roll(v, -1, axis=0)
+        if np.sum(v[:, 0] * nxt[:, 1] - nxt[:, 0] * v[:, 1]) < 0:
+            v = v[::-1]  # clockwise: walk it counter-clockwise, so the interior is on the left
+        out = []
+        for i in range(len(v)):
+            prev, nxt = v[i - 1] - v[i], v[(i + 1) % len(v)] - v[i]
+            start = float(np.arctan2(nxt[1], nxt[0]))
+            angle = float((np.arctan2(prev[1], prev[0]) - start) % (2 * np.pi))
+            if angle > np.pi + 1e-9:
+                out.append(CornerSingularity((float(v[i][0]), float(v[i][1])), start, angle, kind, terms))
+        return tuple(out)
+
     @property
     def dim(self) -> int:
         return 2

@@ -21,6 +21,11 @@ def require_kan(model: Surrogate, what: str) -> KAN:
     """The model as a B-spline KAN, or a UserError naming ``what`` needs one."""
     if not isinstance(model, KAN):
         raise UserError(f"{what} needs a B-spline KAN (--model kan); this run's model is {model.kind!r}")
+    if getattr(model, "enrichment", None) is not None:
+        raise UserError(
+            f"{what} needs a plain B-spline KAN; this run's model adds the problem's singular functions "
+            "(solve it with --set model.enrich=false)"
+        )
     return model
 
 

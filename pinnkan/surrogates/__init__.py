@@ -77,6 +77,9 @@ def surrogate_blob(model: Surrogate) -> dict[str, Any]:
     unknowns = getattr(model, "unknowns", None)
     if unknowns is not None:  # an inverse problem's learned parameters ride along (pinnkan.unknowns)
         blob["unknowns"] = unknowns.spec()
+    enrichment = getattr(model, "enrichment", None)
+    if enrichment is not None:  # known singular functions and their weights (pinnkan.enrichment)
+        blob["enrichment"] = enrichment.spec()
     return blob
 
 
@@ -94,6 +97,10 @@ def surrogate_from_blob(blob: dict[str, Any]) -> Surrogate:
         from pinnkan.unknowns import from_spec
 
         model.unknowns = from_spec(blob["unknowns"]).to(dtype)
+    if blob.get("enrichment"):
+        from pinnkan.enrichment import from_spec as enrichment_from_spec
+
+        model.enrichment = enrichment_from_spec(blob["enrichment"]).to(dtype)
     model.load_state_dict(blob["state_dict"])
     return model
 

@@ -73,8 +73,8 @@ class Surrogate(nn.Module):
 
     @classmethod
     def forward_capable(cls) -> bool:
-        """Whether the class implements the forward jet engine (``body_jet`` or its own ``forward_jet``)."""
-        return cls.body_jet is not Surrogate.body_jet or cls.forward_jet is not Surrogate.forward_jet
+        """Whether the class implements the forward jet engine (``body_jet`` or its own ``jet_rows``)."""
+        return cls.body_jet is not Surrogate.body_jet or cls.jet_rows is not Surrogate.jet_rows
 
     @property
     def has_forward_jet(self) -> bool:
@@ -82,7 +82,9 @@ class Surrogate(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x (N, D) -> (N, F)."""
-        return self.body(x * self.in_scale + self.in_shift)
+        y = self.body(x * self.in_scale + self.in_shift)
+        enrichment = self._modules.get("enrichment")
+        return y if enrichment is None else y + enrichment(x)
 
     def forward_jet(self, x: Tensor, layout: int | Layout, laplacian: bool = False) -> Rows:
         """The value and the partials of ``layout`` at x (N, D) as stacked rows (N, S, F).
@@ -91,6 +93,12 @@ class Surrogate(nn.Module):
         ``laplacian`` one Laplacian row in place of the Hessian diagonal).
         """
         layout = as_layout(layout, x.shape[1], laplacian)
+        rows = self.jet_rows(x, layout)
+        enrichment = self._modules.get("enrichment")  # known singular functions (pinnkan.enrichment)
+        return rows if enrichment is None else rows.like(rows.rows + enrichment.rows(x, layout))
+
+    def jet_rows(self, x: Tensor, layout: Layout) -> Rows:
+        """The network's own rows (N, S, F) at x (N, D); surrogates with a fused whole-network jet override it."""
         return self.body_jet(Rows.of_input(x, layout, self.in_scale, self.in_shift))
 
     def check_layout(self, layout: Layout) -> None:
@@ -114,5 +122,6 @@ class Surrogate(nn.Module):
 
     @property
     def n_params(self) -> int:
-        """Trainable parameters of the network (an inverse problem's unknowns not counted)."""
+        """Trainable parameters of the network (an inverse problem's unknowns not counted; an enrichment's
+        coefficients counted: they are part of the solution's form)."""
         return sum(p.numel() for n, p in self.named_parameters() if p.requires_grad and not n.startswith("unknowns."))

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from pinnkan.jet import Rows
-from pinnkan.layout import Layout, as_layout
+from pinnkan.layout import Layout
 from pinnkan.surrogates.base import Surrogate
 from pinnkan.surrogates.mlp_jet import MLPJet, second_order_weights
 from pinnkan.univariate import tanh_derivatives
@@ -41,8 +41,7 @@ class MLP(Surrogate):
                 z = torch.tanh(z)
         return z
 
-    def forward_jet(self, x: Tensor, layout: int | Layout, laplacian: bool = False) -> Rows:
-        layout = as_layout(layout, x.shape[1], laplacian)
+    def jet_rows(self, x: Tensor, layout: Layout) -> Rows:
         std = layout.standard_form()
         if not self.fused or std is None or std[0] == 0 or len(self.layers) < 2 or x.requires_grad:
             # plain PyTorch ops on Rows (any layout): the reference, the path for layouts beyond the
