@@ -152,4 +152,4 @@ FUNCTIONS = {"corner": CornerSingularity}
 
 def from_spec(spec: dict[str, Any]) -> Enrichment:
     """The :class:`Enrichment` (coefficients zero) that ``Enrichment.spec()`` describes."""
-    return Enrichment([FUNCTIONS[f.get("type", "corner")].from_spec(f) for f in spec["functions"]], spec["fields"])
+    return Enrichment([FUNCTIONS[f["type"]].from_spec(f) for f in spec["functions"]], spec["fields"])

@@ -268,8 +268,7 @@ def validate(cls: type) -> list[str]:
         missing.append("conditions")
     if cls.exact is Problem.exact:
         needs = [
-            n
-            for n, c in zip(condition_names(tuple(cls.conditions or ())), cls.conditions or ())
+            n for n, c in zip(condition_names(tuple(cls.conditions or ())), cls.conditions or ())
             if getattr(c, "uses_exact", False) and getattr(c, "value", 0) is None
         ]
         if needs:

@@ -59,6 +59,7 @@ class Polygon(Domain):
         if self.edge_names and len(self.edge_names) != k:
             raise ValueError(f"Polygon: {len(self.edge_names)} edge_names for {k} edges")
         object.__setattr__(self, "_area", abs(area))
+        object.__setattr__(self, "_clockwise", area < 0)
         # edges in the polygon's own order; outward normals from the counter-clockwise orientation
         d = nxt - v
         sign = 1.0 if area > 0 else -1.0
@@ -70,10 +71,7 @@ class Polygon(Domain):
         for enriching a surrogate (``Problem.enrichment``); empty for a convex polygon."""
         from pinnkan.enrichment import CornerSingularity
 
-        v = self._v()
-        nxt = np.roll(v, -1, axis=0)
-        if np.sum(v[:, 0] * nxt[:, 1] - nxt[:, 0] * v[:, 1]) < 0:
-            v = v[::-1]  # clockwise: walk it counter-clockwise, so the interior is on the left
+        v = self._v()[::-1] if self._clockwise else self._v()  # counter-clockwise: the interior on the left
         out = []
         for i in range(len(v)):
             prev, nxt = v[i - 1] - v[i], v[(i + 1) % len(v)] - v[i]
