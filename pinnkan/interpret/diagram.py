@@ -59,7 +59,8 @@ def draw_network(
                     continue
                 p = i * n_out + o
                 xm = _x(p, n_in * n_out)
-                alpha = 0.08 + 0.92 * float(imp[o, i]) / strongest
+                # rounding can put the strongest edge a hair above 1, which matplotlib refuses
+                alpha = min(1.0, 0.08 + 0.92 * float(imp[o, i]) / strongest)
                 ax.plot([_x(i, n_in), xm], [y_in, y_mid - 0.3], color="k", lw=0.8, alpha=alpha)
                 ax.plot([xm, _x(o, n_out)], [y_mid + 0.3, y_out], color="k", lw=0.8, alpha=alpha)
                 h = e.inputs[:, i].detach().cpu().numpy()
