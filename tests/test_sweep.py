@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pinnkan
 from pinnkan.cli import main
 from pinnkan.sweeps import fit_exponent, plan, select_points
 
@@ -86,7 +87,8 @@ def test_tiny_sweep_end_to_end_and_plots(tmp_path, capsys):
     rows = _rows(out)
     assert [r["family"] for r in rows] == ["kan", "kan", "mlp", "mlp"]
     assert [r["grid"] for r in rows[:2]] == ["3", "5"]
-    assert [int(r["params"]) for r in rows] == [9 * 8, 9 * 10, 25, 67]  # 9 edges x (G + k + 2)
+    k = pinnkan.load_problem("poisson_sinsin").defaults["kan_k"]  # the problem's spline order (5)
+    assert [int(r["params"]) for r in rows] == [9 * (3 + k + 2), 9 * (5 + k + 2), 25, 67]  # 9 edges x (G + k + 2)
     assert all(r["status"] == "ok" for r in rows)
     fits = json.loads((out / "fits.json").read_text())
     assert set(fits) == {"kan", "mlp", "ladders"} and fits["kan"]["mse"]["n"] == 2
