@@ -70,7 +70,7 @@ class AllenCahn(Problem):
     params = {"D": 0.001, "c": 5.0}
     # The Chebyshev KAN [2,16,16,1] with 150 Levenberg-Marquardt steps: the B-spline KAN [2,8,8,1]
     # stalled at rel_l2 2.2e-2 (median of seeds 0-2) with adam+lm
-    # (`pinnkan suite --problems allen_cahn --seeds 3`, README)
+    # (`pinnkan suite --problems allen_cahn --seeds 3`; the B-spline figure: add `--model kan --set train.steps=30`)
     defaults = {
         "model": "chebyshev",
         "n_interior": 10000,

@@ -62,7 +62,7 @@ class Burgers(Problem):
     params = {"nu": 0.01 / PI}
     # The Chebyshev KAN [2,16,16,1] with 150 Levenberg-Marquardt steps: the B-spline KAN [2,8,8,1]
     # stalled at rel_l2 1.1e-1 (median of seeds 0-2) with adam+lm
-    # (`pinnkan suite --problems burgers --seeds 3`, README)
+    # (`pinnkan suite --problems burgers --seeds 3`; the B-spline figure: add `--model kan --set train.steps=30`)
     defaults = {
         "model": "chebyshev",
         "n_interior": 10000,

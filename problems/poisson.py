@@ -46,8 +46,8 @@ class PoissonSinSin(Problem):
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
     # quintic splines and a fourth grid stage: cubic ones to G = 20 stalled at rel_l2 4.7e-5 (median of
-    # seeds 0-2; 2.5e-6 with grids to 80), quintic ones to G = 40 reach ~5e-8
-    # (`pinnkan suite --problems poisson_sinsin --seeds 3`, README)
+    # seeds 0-2), quintic ones to G = 40 reach 4.7e-8 (`pinnkan suite --problems poisson_sinsin --seeds 3`);
+    # cubic ones to G = 80 gave 2.5e-6 (seed 0: `pinnkan solve poisson_sinsin --k 3 --grids 5,10,20,40,80`)
     defaults = {
         "n_interior": 10000,
         "n_boundary": 800,
@@ -76,7 +76,8 @@ class Poisson1D(Problem):
     params = {"a": 2.0, "b": 50.0, "eps": 0.1}
     # a single spline layer: sin(50 pi x) needs G >= 100; u'' ~ 2500 makes the residual term large, hence alpha.
     # Quintic splines from G = 200 (a first stage at G = 100 cannot resolve the fine scale and settles in a
-    # wrong basin: rel_l2 0.99); cubic ones need G = 1600 for 2.8e-3. Measured with
+    # wrong basin: rel_l2 0.99, `--grids 100,200,400`); cubic ones need G = 1600 for 2.8e-3 (seed 0:
+    # `pinnkan solve poisson1d --k 3 --grids 200,400,800,1600 --n-interior 16000`). Measured with
     # `pinnkan suite --problems poisson1d --seeds 3`.
     defaults = {
         "n_interior": 4000,

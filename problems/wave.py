@@ -25,7 +25,8 @@ class Wave(Problem):
     params = {"c": 2.0}
     # The Chebyshev KAN [2,16,16,1] with 300 Levenberg-Marquardt steps: the B-spline KAN [2,10,10,1]
     # stalled at rel_l2 6.2e-3 (median of seeds 0-2) with adam+lm, 150 steps gave 1.15e-3
-    # (`pinnkan suite --problems wave --seeds 3`, README)
+    # (`pinnkan suite --problems wave --seeds 3`; add `--set train.steps=150`, or for the B-spline figure
+    # `--model kan --set train.steps=30`)
     defaults = {
         "model": "chebyshev",
         "n_interior": 10000,
