@@ -138,8 +138,19 @@ class LocalBasis(torch.autograd.Function):
     def setup_context(ctx, inputs, output) -> None:
         x, t0, h, grid, k, order = inputs
         ctx.save_for_backward(x, t0, h)
+        ctx.save_for_forward(x, t0, h)
         ctx.grid, ctx.k, ctx.order = grid, k, order
         ctx.mark_non_differentiable(output[0])
+
+    @staticmethod
+    def jvp(ctx, gx, _gt0, _gh, _grid, _k, _order):
+        # forward mode (matrix-free Gauss–Newton, training/matrixfree.py): tangent of the j-th derivative is the
+        # (j+1)-th times dx; the grid (t0, h) is a buffer, never a tangent direction
+        x, t0, h = ctx.saved_tensors
+        _, vals = local_basis(x, t0, h, ctx.grid, ctx.k, ctx.order + 1)
+        if gx is None:
+            gx = torch.zeros_like(x)
+        return (None, *(v * gx[..., None] for v in vals[1:]))
 
     @staticmethod
     def backward(ctx, _gcell, *grads):

@@ -157,7 +157,7 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
 DEFAULT_OPTIMIZER = "adam+lbfgs"
 DEFAULT_MODEL = "kan"
 # steps per stage of the main phase when neither the user nor the problem says
-STEPS_FALLBACK = {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300, "lm": 50, "adam+lm": 50}
+STEPS_FALLBACK = {"adam": 2000, "lbfgs": 200, "adam+lbfgs": 300, "lm": 50, "adam+lm": 50, "lm_cg": 50, "adam+lm_cg": 50}
 
 # data and training fallbacks for keys a problem's defaults leave open (filled in by resolve());
 # per-surrogate ones (hidden widths, learning rate, grids) live on the surrogate class
@@ -165,16 +165,17 @@ FALLBACK = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01}
 
 
 def schema() -> dict[str, dict[str, Key]]:
-    """Every section and key, the registered surrogates' own [model] keys and phases' [train] keys included."""
+    """Every section and key, the registered surrogates' own [model] keys and the phases' and training
+    techniques' [train] keys included."""
     from pinnkan.surrogates import SURROGATES
-    from pinnkan.training import PHASES
+    from pinnkan.training import PHASES, TECHNIQUES
 
     out = {section: dict(keys) for section, keys in BASE_SCHEMA.items()}
     for cls in SURROGATES.values():
         for name, key in cls.config_keys.items():
             out["model"].setdefault(name, key)
-    for phase in PHASES.values():
-        for name, key in phase.config_keys.items():
+    for part in (*PHASES.values(), *TECHNIQUES.values()):
+        for name, key in part.config_keys.items():
             out["train"].setdefault(name, key)
     return out
 

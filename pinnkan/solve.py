@@ -222,12 +222,16 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         engine = resolve_engine(r["derivatives"], model)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    from pinnkan.training import PHASES
+    from pinnkan.training import PHASES, TECHNIQUES
 
     check_problem(problem, model, engine)
-    for name in cfg["train"]["optimizer"].split("+"):
+    checks = [
+        lambda n=name: PHASES[n].check(model, cfg["train"], problem) for name in cfg["train"]["optimizer"].split("+")
+    ]
+    checks += [lambda c=cls: c.check(problem, cfg) for cls in TECHNIQUES.values()]
+    for check in checks:
         try:
-            PHASES[name].check(model, cfg["train"], problem)
+            check()
         except ValueError as exc:
             raise UserError(str(exc)) from None
     if problem.has_exact:

@@ -11,6 +11,7 @@ from pinnkan.cli import main
 from pinnkan.training import Collocation, PINNLoss
 from pinnkan.training.jacobian import reference_ops, residual_jacobian
 from pinnkan.training.lm import LevenbergMarquardt
+from pinnkan.training.lm_cg import MatrixFreeLM
 
 from .conftest import rel_err, surrogate_kinds
 
@@ -103,3 +104,26 @@ def test_lm_from_the_command_line(tmp_path, capsys):
     argv += ["--grids", "3", "--n-interior", "100", "--n-boundary", "20", "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
     assert "lm" in (out / "history.csv").read_text()
+
+
+@pytest.mark.parametrize("kind", surrogate_kinds())
+def test_matrix_free_lm_never_increases_the_loss_and_converges(kind):
+    width = [2, 6, 6, 1] if kind != "kan" else None
+    torch.manual_seed(0)
+    loss = _loss("poisson_sinsin", kind, width)
+    phase = MatrixFreeLM(loss, {"lm_damping": 1e-3, "lm_cg_iters": 30, "lm_cg_tol": 1e-6})
+    values = [float(loss.terms()["loss"].detach())] + [phase.step()["loss"] for _ in range(12)]
+    assert all(b <= a for a, b in zip(values, values[1:]))
+    assert values[-1] < 0.1 * values[0]
+    assert phase.cg_iterations and max(phase.cg_iterations) <= 30
+
+
+def test_matrix_free_lm_takes_models_too_big_for_the_dense_system(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["solve", "poisson", "--model", "mlp", "--optimizer", "lm_cg", "--steps", "2", "--n-interior", "64"]
+    argv += ["--n-boundary", "16", "--set", "train.lm_cg_iters=5", "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "lm_cg" in (out / "history.csv").read_text()
+    no_jets = SimpleNamespace(has_forward_jet=False, kind="toy", parameters=lambda: [])
+    with pytest.raises(ValueError, match="needs forward jets"):
+        MatrixFreeLM.check(no_jets, {})

@@ -189,3 +189,17 @@ def test_sweep_points_do_not_scout_restarts_unless_asked():
     assert all(r["cfg"]["train"]["restarts"] == 1 for r in plan(spec))
     spec["base"] = {"train": {"restarts": 4}}
     assert all(r["cfg"]["train"]["restarts"] == 4 for r in plan(spec))
+
+
+CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_shipped_sweep_config_plans(path):
+    from pinnkan.config import load_toml
+
+    spec = load_toml(str(path))
+    if "sweep" not in spec:
+        pytest.skip("a run configuration, not a sweep")
+    runs = plan(spec)
+    assert runs and len({r["id"] for r in runs}) == len(runs)

@@ -11,6 +11,10 @@ order::
                                           on_stage_end
     on_train_end
 
+A resumed run skips the hooks of what it had already passed and calls
+``on_resume`` once its callbacks' saved states are back (after ``on_phase_start``
+of the phase it resumes in), so a callback can put its state into the loss.
+
 Callbacks run in list order at every hook. To end the current phase set
 ``state.stop_phase`` to a reason; to end the run also set ``state.stop_run``.
 Adding a training technique (resampling, re-weighting, a stopping rule) is one
@@ -42,6 +46,9 @@ class Callback:
         pass
 
     def on_step_end(self, state: TrainState) -> None:
+        pass
+
+    def on_resume(self, state: TrainState) -> None:
         pass
 
     def on_phase_end(self, state: TrainState) -> None:

@@ -4,7 +4,9 @@
 
     r = [sqrt(alpha / n_pde) * pde,  sqrt(w_c / n_c) * cond_c, ...]     (M,)
 
-(n = the number of residual entries of each term). Gauss–Newton-type phases need
+(n = the number of residual entries of each term; with adaptive weights, see
+:mod:`pinnkan.training.loss`, each entry also carries sqrt(w_i) of its point and
+each term sqrt of its scale). Gauss–Newton-type phases need
 J = dr/dtheta (M, P). Every residual entry depends on one collocation point (or on
 one pair, for a periodic condition), so J is a stack of per-point parameter
 gradients: ``torch.func.vmap`` over points of ``jacrev`` of the one-point residual,
@@ -45,8 +47,9 @@ def _groups(cond, x: Tensor) -> Tensor:
 
 
 def _terms(loss: PINNLoss):
-    """Per loss term: (per-group inputs, each (m, ...) with the grouped points (m, g, D) first; the one-group
-    residual fn(params, *inputs) -> (k,); its weight; the entries its mean is over, or None for all of them)."""
+    """Per loss term: (its key; per-group inputs, each (m, ...) with the grouped points (m, g, D) first; the same
+    inputs ungrouped (the term's own point set, in its order); the residual fn(params, *inputs) -> (m k,) of one
+    group or of all of them; its weight; the entries its mean is over, or None for all)."""
     p, model = loss.problem, loss.model
     reparametrize = torch.nn.utils.stateless._reparametrize_module
     layout = p.jet_layout()
@@ -56,8 +59,9 @@ def _terms(loss: PINNLoss):
             jet = model.forward_jet(xg, layout).to_jet(p.coords, p.fields)
             return p.residual(xg, jet).reshape(-1)
 
-    yield (loss.points.interior[:, None],), pde, loss.alpha, None
-    for i, (cond, xc) in enumerate(zip(p.conditions, loss.points.conditions)):
+    x = loss.points.interior
+    yield "pde", (x[:, None],), (x,), pde, loss.alpha, None
+    for i, (name, cond, xc) in enumerate(zip(p.condition_names, p.conditions, loss.points.conditions)):
         cond_layout = p.condition_layout(i)
 
         def fn(params, xg, cond=cond, cl=cond_layout):
@@ -65,7 +69,7 @@ def _terms(loss: PINNLoss):
                 jet = model.forward_jet(xg, cl).to_jet(p.coords, p.fields)
                 return cond.residual(p, xg, jet).reshape(-1)
 
-        yield (_groups(cond, xc),), fn, cond.weight, None
+        yield name, (_groups(cond, xc),), (xc,), fn, cond.weight, None
     data = loss.data
     if data is not None:
 
@@ -73,7 +77,21 @@ def _terms(loss: PINNLoss):
             with reparametrize(model, params):
                 return (root_w * (model(xg) - values)).reshape(-1)
 
-        yield (data.x[:, None], data.values[:, None], data.weights.sqrt()[:, None]), observed, data.weight, data.count
+        flat = (data.x, data.values, data.weights.sqrt())
+        yield "data", tuple(a[:, None] for a in flat), flat, observed, data.weight, data.count
+
+
+def row_scale(loss: PINNLoss, key: str, weight: float, entries: int | None, groups: int, k: int) -> Tensor:
+    """The factor (groups k,) of each residual entry in r: sqrt(weight * term scale / entries), times sqrt(w_i)
+    of its group's point weight where the term has point weights; k entries per group, group-major."""
+    weight = weight * loss.term_scale.get(key, 1.0)
+    scale = math.sqrt(weight / (entries if entries is not None else groups * k))
+    like = loss.points.interior
+    out = torch.full((groups * k,), scale, dtype=like.dtype, device=like.device)
+    point_w = loss.point_weights.get(key)
+    if point_w is not None:
+        out = out * point_w.sqrt().to(like.dtype)[:, None].expand(-1, k).reshape(-1)
+    return out
 
 
 def residual_jacobian(loss: PINNLoss, chunk: int = 2048) -> tuple[Tensor, Tensor]:
@@ -86,18 +104,20 @@ def residual_jacobian(loss: PINNLoss, chunk: int = 2048) -> tuple[Tensor, Tensor
     params = {n: q.detach() for n, q in model.named_parameters()}
     rows, vals = [], []
     with reference_ops(model):
-        for inputs, fn, weight, entries in _terms(loss):
+        for key, inputs, _, fn, weight, entries in _terms(loss):
 
             def value_and_jac(ps, *x, fn=fn):
                 return fn(ps, *x), jacrev(fn)(ps, *x)
 
             batched = vmap(value_and_jac, in_dims=(None,) + (0,) * len(inputs))
             groups = inputs[0].shape[0]
+            scale = None
             for start in range(0, groups, chunk):
                 v, jac = batched(params, *(a[start : start + chunk] for a in inputs))
                 m = v.shape[0] * v.shape[1]
-                # the term is weight * mean of its squared entries (groups x entries per group, or as given)
-                scale = math.sqrt(weight / (entries if entries is not None else groups * v.shape[1]))
-                vals.append(v.reshape(m) * scale)
-                rows.append(torch.cat([jac[n].reshape(m, -1) for n in names], dim=1) * scale)
+                if scale is None:  # the term is weight * mean of its squared entries
+                    scale = row_scale(loss, key, weight, entries, groups, v.shape[1])
+                s = scale[start * v.shape[1] : start * v.shape[1] + m]
+                vals.append(v.reshape(m) * s)
+                rows.append(torch.cat([jac[n].reshape(m, -1) for n in names], dim=1) * s[:, None])
     return torch.cat(vals), torch.cat(rows)

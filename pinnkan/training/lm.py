@@ -97,14 +97,23 @@ class LevenbergMarquardt(Phase):
         r, jac = residual_jacobian(self.loss)
         a = jac.T @ jac
         g = jac.T @ r
-        loss0 = float(r @ r)
         scale = a.diagonal().clamp_min(1e-12 * float(a.diagonal().max().clamp_min(1e-300)))
+
+        def solve(damping: float) -> torch.Tensor | None:
+            chol, info = torch.linalg.cholesky_ex(a + damping * torch.diag(scale))
+            return -torch.cholesky_solve(g[:, None], chol)[:, 0] if int(info) == 0 else None
+
+        return self.damped_step(float(r @ r), g, solve, lambda delta: float(delta @ (a @ delta)))
+
+    def damped_step(self, loss0: float, g: torch.Tensor, solve, curvature) -> dict[str, float]:
+        """Try ``solve(damping)`` (the step delta, or None when the system could not be solved) with growing
+        damping until the loss decreases; ``curvature(delta)`` is delta^T J^T J delta for the predicted
+        decrease ``-(2 g.delta + curvature)``, g = J^T r. Adapts the damping by the gain ratio."""
         theta = self._flat()
         for _ in range(self.max_tries):
-            chol, info = torch.linalg.cholesky_ex(a + self.damping * torch.diag(scale))
-            if int(info) == 0:
-                delta = -torch.cholesky_solve(g[:, None], chol)[:, 0]
-                pred = -float(2 * g @ delta + delta @ (a @ delta))
+            delta = solve(self.damping)
+            if delta is not None:
+                pred = -float(2 * g @ delta + curvature(delta))
                 self._assign(theta + delta)
                 terms = self._terms()
                 actual = loss0 - terms["loss"]

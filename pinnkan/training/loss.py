@@ -2,6 +2,14 @@
 
 loss = alpha * mean(residual^2) + sum_c weight_c * mean(condition_c^2) [+ data_weight * data_loss].
 
+Adaptive training changes two things in it, both kept on :class:`PINNLoss` so that
+every optimizer (and Gauss–Newton's Jacobian) sees them: ``point_weights[key]``
+(per-point factors w_i inside a term's mean, mean(w_i r_i^2): residual-based
+attention, causal weights) and ``term_scale[key]`` (a factor on a whole term:
+loss balancing), ``key`` being ``"pde"``, a condition's name or ``"data"``. The
+reported ``pde_loss`` and ``<name>_loss`` stay the plain mean squares (comparable
+between runs); ``loss`` is the weighted objective the optimizers minimise.
+
 Each condition's term is reported under its name (``<name>_loss``) and summed
 with the others of its kind into ``bc_loss`` or ``ic_loss``. With observations
 (an inverse problem, pinnkan.observations) the data term is ``data_loss``; the
@@ -81,6 +89,28 @@ class PINNLoss:
         self.data = data
         self.names = problem.condition_names
         self.term_names = term_names(problem, data is not None)
+        # adaptive training (see the module docstring); empty: the plain loss
+        self.point_weights: dict[str, Tensor] = {}
+        self.term_scale: dict[str, float] = {}
+        # the residuals (detached) of the last evaluation, by term key, for callbacks that weight by them
+        self.last_residuals: dict[str, Tensor] = {}
+
+    @property
+    def term_keys(self) -> tuple[str, ...]:
+        """The keys of ``point_weights`` / ``term_scale``: "pde", each condition's name, "data" with observations."""
+        return ("pde", *self.names, *(("data",) if self.data is not None else ()))
+
+    def _weighted(self, key: str, residual: Tensor) -> tuple[Tensor, Tensor]:
+        """(plain mean square, weighted mean square) of one term's residual (m,) or (m, F)."""
+        self.last_residuals[key] = residual.detach()
+        square = residual.square()
+        plain = square.mean()
+        w = self.point_weights.get(key)
+        if w is None:
+            return plain, plain
+        if w.shape[0] != square.shape[0]:
+            raise RuntimeError(f"point weights of {key!r} have {w.shape[0]} entries for {square.shape[0]} residuals")
+        return plain, (w.reshape(-1, *([1] * (square.dim() - 1))) * square).mean()
 
     def terms(self) -> dict[str, Tensor]:
         """Scalars: loss, pde_loss, bc_loss / ic_loss (where present), <name>_loss per condition, data_loss."""
@@ -88,18 +118,19 @@ class PINNLoss:
         x = self.points.interior
         with estimates(p, m):
             jet = compute_jet(e, m, x, p.jet_layout(), p.coords, p.fields)
-            pde = p.residual(x, jet).square().mean()
+            pde, weighted = self._weighted("pde", p.residual(x, jet))
             terms = {"pde_loss": pde}
-            total = self.alpha * pde
+            total = self.alpha * self.term_scale.get("pde", 1.0) * weighted
             for i, (name, cond, xc) in enumerate(zip(self.names, p.conditions, self.points.conditions)):
                 jc = compute_jet(e, m, xc, p.condition_layout(i), p.coords, p.fields)
-                term = cond.weight * cond.residual(p, xc, jc).square().mean()
+                plain, weighted = self._weighted(name, cond.residual(p, xc, jc))
+                term = cond.weight * plain
                 group = f"{cond.kind}_loss"
                 terms[group] = terms[group] + term if group in terms else term
                 terms[f"{name}_loss"] = term
-                total = total + term
+                total = total + cond.weight * self.term_scale.get(name, 1.0) * weighted
         if self.data is not None:
             terms["data_loss"] = self.data.loss(m(self.data.x))
-            total = total + self.data.weight * terms["data_loss"]
+            total = total + self.data.weight * self.term_scale.get("data", 1.0) * terms["data_loss"]
         terms["loss"] = total
         return terms

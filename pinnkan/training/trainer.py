@@ -37,9 +37,14 @@ def default_callbacks(cfg: dict[str, dict[str, Any]], tracker: ErrorTracker | No
     """The callbacks every run has, in order: grid extension, stopping rules, history, progress."""
     t, r = cfg["train"], cfg["run"]
     out: list[Callback] = []
+    from pinnkan.training import TECHNIQUES
+
     if t.get("resample", "none") == "rad":  # before the grid extension, which fits the new points
         out.append(ResidualResampling(r["seed"], cfg["data"]["sampling"]))
-    out += [GridExtension(), Divergence(t["divergence_factor"]), Stall(t["tolerance"])]
+    out.append(GridExtension())
+    # adaptive weights after the points and the grid are set for the stage, before the stopping rules
+    out += [cb for cls in TECHNIQUES.values() if (cb := cls.from_config(cfg)) is not None]
+    out += [Divergence(t["divergence_factor"]), Stall(t["tolerance"])]
     out += [TimeBudget(t["max_time"]), StopOnSignal(), HistoryLogger(r["log_every"])]
     if r["progress"]:
         out.append(Progress())
@@ -134,6 +139,7 @@ class Trainer:
         self._emit("on_phase_start", state)
         if resume is not None:  # after on_phase_start, which resets per-phase counters
             load_callback_states(self.callbacks, resume["callbacks"])
+            self._emit("on_resume", state)
         for _ in range(start, n_steps):
             tic = time.perf_counter()
             state.terms = phase.step()
