@@ -28,6 +28,21 @@ from pinnkan.training.jacobian import residual_jacobian
 from pinnkan.training.phase import Phase
 
 
+def probe(model, problem, attempt, failure: str, advice: str) -> None:
+    """Run ``attempt(loss)`` on a loss over a few points, so a residual a phase cannot differentiate fails
+    before training, in one line: ValueError("<failure> (<error>); <advice>")."""
+    from pinnkan.training.loss import Collocation, PINNLoss
+
+    param = next(model.parameters())
+    few = {"n_interior": 4, "n_boundary": 4, "n_initial": 4, "sampling": "sobol"}
+    points = Collocation.sample(problem, few, 0, param.dtype, param.device)
+    try:
+        attempt(PINNLoss(problem, model, "forward", points, 1.0))
+    except Exception as exc:  # the user's residual: say what failed, in one line
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"{failure} ({type(exc).__name__}: {msg}); {advice}") from None
+
+
 class LevenbergMarquardt(Phase):
     """One Gauss–Newton step per call, retried with more damping until the loss decreases (at most 10 tries)."""
 
@@ -56,19 +71,13 @@ class LevenbergMarquardt(Phase):
     @staticmethod
     def _check_batchable(model, problem) -> None:
         """The per-point Jacobian on a few points, so a residual torch.func cannot batch fails before training."""
-        from pinnkan.training.loss import Collocation, PINNLoss
-
-        param = next(model.parameters())
-        few = {"n_interior": 4, "n_boundary": 4, "n_initial": 4, "sampling": "sobol"}
-        points = Collocation.sample(problem, few, 0, param.dtype, param.device)
-        try:
-            residual_jacobian(PINNLoss(problem, model, "forward", points, 1.0))
-        except Exception as exc:  # the user's residual: say what failed, in one line
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise ValueError(
-                f"optimizer lm: the residual cannot be differentiated point by point "
-                f"({type(exc).__name__}: {msg}); use adam+lbfgs"
-            ) from None
+        probe(
+            model,
+            problem,
+            residual_jacobian,
+            "optimizer lm: the residual cannot be differentiated point by point",
+            "use adam+lbfgs",
+        )
 
     def __init__(self, loss, settings) -> None:
         super().__init__(loss, settings)

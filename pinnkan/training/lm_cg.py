@@ -24,7 +24,7 @@ import torch
 
 from pinnkan.config import Key, positive
 from pinnkan.errors import UserError
-from pinnkan.training.lm import LevenbergMarquardt
+from pinnkan.training.lm import LevenbergMarquardt, probe
 from pinnkan.training.matrixfree import ResidualOperator, conjugate_gradient
 from pinnkan.training.phase import Phase
 
@@ -50,22 +50,20 @@ class MatrixFreeLM(LevenbergMarquardt):
     @staticmethod
     def _check_differentiable(model, problem) -> None:
         """Both products on a few points, so a residual forward mode cannot go through fails before training."""
-        from pinnkan.training.loss import Collocation, PINNLoss
 
-        param = next(model.parameters())
-        few = {"n_interior": 4, "n_boundary": 4, "n_initial": 4, "sampling": "sobol"}
-        points = Collocation.sample(problem, few, 0, param.dtype, param.device)
-        try:
-            op = ResidualOperator(PINNLoss(problem, model, "forward", points, 1.0))
+        def products(loss) -> None:
+            op = ResidualOperator(loss)
             theta = op.theta()
             op.rmatvec(op.linearize(theta))
             op.matvec(torch.ones_like(theta))
-        except Exception as exc:  # the user's residual: say what failed, in one line
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise ValueError(
-                f"optimizer lm_cg: the residual has no forward-mode derivative ({type(exc).__name__}: {msg}); "
-                "use lm or adam+lbfgs"
-            ) from None
+
+        probe(
+            model,
+            problem,
+            products,
+            "optimizer lm_cg: the residual has no forward-mode derivative",
+            "use lm or adam+lbfgs",
+        )
 
     def __init__(self, loss, settings) -> None:
         Phase.__init__(self, loss, settings)
