@@ -81,6 +81,12 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "enrich": Key(
             "bool", True, help="add the problem's known singular functions, if it declares any, with trained weights"
         ),
+        "hard_bc": Key(
+            "bool",
+            None,
+            help="build the Dirichlet and initial conditions on whole box faces into the surrogate, u = g + d N, "
+            "so that they hold exactly (default: the problem's choice, else false)",
+        ),
     },
     "data": {
         "n_interior": Key("int", None, check=positive, help="interior collocation points"),
@@ -185,7 +191,7 @@ def problem_default_keys() -> tuple[str, ...]:
     own [model] settings (``kan_k``, ``chebyshev_degree``)."""
     from pinnkan.surrogates import SURROGATES
 
-    keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"], "model"]
+    keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"], "model", "hard_bc"]
     for kind, cls in SURROGATES.items():
         keys += [f"{kind}_hidden", f"{kind}_lr", *(f"{kind}_{k}" for k in cls.config_keys if k != "grid")]
     return tuple(keys)
@@ -323,6 +329,8 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
         model["kind"] = _coerce("problem default model", BASE_SCHEMA["model"]["kind"], pd.get("model", DEFAULT_MODEL))
     kind = model["kind"]
     surrogate = surrogate_class(kind)
+    if model.get("hard_bc") is None:
+        model["hard_bc"] = bool(pd.get("hard_bc", False))
     d, f = len(problem.coords), len(problem.fields)
 
     for key in ("n_interior", "n_boundary"):

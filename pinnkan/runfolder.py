@@ -233,7 +233,7 @@ def load_run(path: str | Path) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
     try:
         cfg = json.loads((d / "config.json").read_text())
         problem = load_problem(cfg["problem"]["name"], **{k: v for k, v in cfg["problem"].items() if k != "name"})
-        model = load_surrogate(d / "model.pt")
+        model = load_surrogate(d / "model.pt", problem)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise UserError(f"cannot read the run at {str(path)!r}: {exc}") from None
     return problem, model, cfg

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from pinnkan.config import defaults, resolve, schema, set_key
+from pinnkan.constraint import attach_constraint
 from pinnkan.enrichment import Enrichment
 from pinnkan.errors import UserError
 from pinnkan.jet import JetError, compute_jet, resolve_engine
@@ -217,6 +218,8 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         model.unknowns = UnknownParameters(problem.unknown_specs)
     if problem.enrichment and m.get("enrich", True) and getattr(model, "enrichment", None) is None:
         model.enrichment = Enrichment(problem.enrichment, len(problem.fields))
+    if m.get("hard_bc") and getattr(model, "constraint", None) is None:
+        attach_constraint(problem, model)
     model = model.to(dtype=TORCH_DTYPES[r["dtype"]], device=r["device"])
     try:
         engine = resolve_engine(r["derivatives"], model)
@@ -269,7 +272,7 @@ def resume(checkpoint: dict[str, Any], callbacks: Sequence[Callback] = (), lr_sc
 
     cfg = checkpoint["config"]
     problem = load_problem(cfg["problem"]["name"], **{k: v for k, v in cfg["problem"].items() if k != "name"})
-    model = surrogate_from_blob(checkpoint["model"])
+    model = surrogate_from_blob(checkpoint["model"], problem)
     return train(problem, model, cfg, callbacks, checkpoint, lr_scale)
 
 

@@ -97,3 +97,18 @@ def test_poisson_sinsin_pipeline_recovers_the_closed_form(tmp_path, capsys):
     assert "sympy: equal to sin(pi*x)*sin(pi*y)" in out
     report = json.loads((run_dir / "symbolic" / "symbolic.json").read_text())
     assert report["errors"]["rel_l2"] < 1e-10 and report["equal_to_expected"]
+
+
+@pytest.mark.slow
+def test_paper_poisson_pipeline_recovers_the_closed_form(tmp_path, capsys):
+    """The README's second pipeline: the paper's sin(pi x) sin(pi y^2), quintic splines to G = 40, and a library
+    with the composite sin(x**2) for the y-edges."""
+    run_dir = tmp_path / "paper"
+    argv = ["solve", "poisson", "--width", "2,2,1", "--k", "5", "--grids", "5,10,20,40", "--out", str(run_dir)]
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    expect = "sin(pi*x)*sin(pi*y**2)"
+    argv = ["symbolic", str(run_dir), "--library", "0,x,x^2,x^3,exp,sin,cos,tanh,sin(x**2)", "--expect", expect]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert f"sympy: equal to {expect}" in out

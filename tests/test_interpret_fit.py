@@ -58,3 +58,20 @@ def test_constant_edge_and_invalid_domain():
     # log must keep its argument positive on every sample: whatever it fits is finite there
     fit = fit_edge(LIBRARY["log"], x, np.sin(3 * x))
     assert fit.r2 < 0.99 and (fit.c * x + fit.d).min() > 0
+
+
+def test_composite_found_outside_the_best_grid_basin(monkeypatch):
+    # a y-edge of the [2,2,1] KAN solving the paper's Poisson problem (pinnkan solve poisson --width 2,2,1 --k 5
+    # --grids 5,10,20,40; 200 of its samples): nearly a + b sin(pi y^2). Polished from the best grid point only,
+    # the fit of sin((c y + d)^2) ends in a large-shift basin (1 - R^2 = 7e-2); from the grid's best local maxima
+    # it finds c = sqrt(pi), d = 0
+    from pathlib import Path
+
+    from pinnkan.interpret import fit as fit_module
+    from pinnkan.interpret.library import function
+
+    x, y = np.loadtxt(Path(__file__).parent / "data" / "edge_sin_pi_y2.csv", delimiter=",", skiprows=1).T
+    good = fit_edge(function("sin(x**2)"), x, y)
+    assert 1.0 - good.r2 < 5e-3 and abs(abs(good.c) - np.sqrt(np.pi)) < 1e-2 and abs(good.d) < 1e-2
+    monkeypatch.setattr(fit_module, "STARTS", 1)
+    assert 1.0 - fit_edge(function("sin(x**2)"), x, y).r2 > 1e-2

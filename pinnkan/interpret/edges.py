@@ -26,6 +26,11 @@ def require_kan(model: Surrogate, what: str) -> KAN:
             f"{what} needs a plain B-spline KAN; this run's model adds the problem's singular functions "
             "(solve it with --set model.enrich=false)"
         )
+    if getattr(model, "constraint", None) is not None:
+        raise UserError(
+            f"{what} needs a plain B-spline KAN; this run's model imposes the boundary data, u = g + d N "
+            "(solve it with --set model.hard_bc=false)"
+        )
     return model
 
 

@@ -2,7 +2,8 @@
 
 For each function: a coarse grid over the free ones of (c, d), with (a, b) by
 linear least squares at every grid point (closed form, vectorised), then a
-Levenberg–Marquardt polish of all four from the best grid point (scipy). The
+Levenberg–Marquardt polish of all four from each of the best few grid points
+(scipy), the best result kept. The
 quality of a fit is its R^2 = 1 - SSE / SST on the samples.
 """
 
@@ -20,6 +21,8 @@ from pinnkan.interpret.library import SymbolicFunction
 SCALES = np.concatenate([-np.geomspace(0.05, 12.0, 48)[::-1], np.geomspace(0.05, 12.0, 48)])
 SHIFTS = np.linspace(-6.0, 6.0, 49)
 GRID_SAMPLES = 200
+# grid points a fit is polished from (the best ones by R^2)
+STARTS = 6
 
 
 @dataclass
@@ -92,20 +95,40 @@ def fit_edge(fn: SymbolicFunction, x: np.ndarray, y: np.ndarray) -> EdgeFit:
     ok = _valid(fn, z)
     if not ok.any():
         return EdgeFit(fn.name, 0.0, 0.0, 1.0, 0.0, -math.inf)
-    c, d, z = c[ok], d[ok], z[ok]
-    g = _apply(fn, z)
-    finite = np.isfinite(g).all(-1)
-    c, d, g = c[finite], d[finite], g[finite]
-    if len(c) == 0:
+    g = np.zeros_like(z)
+    g[ok] = _apply(fn, z[ok])
+    ok &= np.isfinite(g).all(-1)
+    if not ok.any():
         return EdgeFit(fn.name, 0.0, 0.0, 1.0, 0.0, -math.inf)
-    a, b, r2 = _linear(g, y)
-    i = int(np.nanargmax(r2))
-    zi = c[i] * full_x + d[i]
-    if not _valid(fn, zi[None, :])[0]:  # valid on the subsample only: start the polish from nothing better
-        return EdgeFit(fn.name, 0.0, 0.0, 1.0, 0.0, -math.inf)
-    start = EdgeFit(fn.name, float(a[i]), float(b[i]), float(c[i]), float(d[i]), 0.0)
-    start.r2 = r_squared(full_y, start.a + start.b * _apply(fn, zi))
-    return _polish(fn, full_x, full_y, start)
+    a, b, r2 = _linear(np.where(ok[:, None], g, 0.0), y)
+    r2 = np.where(ok, np.nan_to_num(r2, nan=-np.inf), -np.inf)
+    # the polish is local, and a composite such as sin((c x + d)^2) has many basins on the grid: polish
+    # from the best few of the grid's local maxima of R^2 (one per basin), not only from the best point
+    best = EdgeFit(fn.name, 0.0, 0.0, 1.0, 0.0, -math.inf)
+    for i in _basin_tops(r2.reshape(len(cs), len(ds)))[:STARTS]:
+        zi = c[i] * full_x + d[i]
+        if not _valid(fn, zi[None, :])[0]:  # valid on the subsample only
+            continue
+        start = EdgeFit(fn.name, float(a[i]), float(b[i]), float(c[i]), float(d[i]), 0.0)
+        start.r2 = r_squared(full_y, start.a + start.b * _apply(fn, zi))
+        fit = _polish(fn, full_x, full_y, start)
+        if fit.r2 > best.r2:
+            best = fit
+    return best
+
+
+def _basin_tops(r2: np.ndarray) -> np.ndarray:
+    """Flat indices of the grid's local maxima (no higher neighbour among the 8 around) of R^2 (C, D) that
+    are finite, best first."""
+    padded = np.pad(r2, 1, constant_values=-np.inf)
+    top = np.isfinite(r2)
+    rows, cols = r2.shape
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                top &= r2 >= padded[1 + di : 1 + di + rows, 1 + dj : 1 + dj + cols]
+    flat = np.flatnonzero(top)
+    return flat[np.argsort(-r2.ravel()[flat], kind="stable")]
 
 
 def _polish(fn: SymbolicFunction, x: np.ndarray, y: np.ndarray, start: EdgeFit) -> EdgeFit:

@@ -80,12 +80,22 @@ def surrogate_blob(model: Surrogate) -> dict[str, Any]:
     enrichment = getattr(model, "enrichment", None)
     if enrichment is not None:  # known singular functions and their weights (pinnkan.enrichment)
         blob["enrichment"] = enrichment.spec()
+    constraint = getattr(model, "constraint", None)
+    if constraint is not None:  # hard Dirichlet data (pinnkan.constraint): rebuilt from the problem on loading
+        blob["hard_bc"] = constraint.spec()
     return blob
 
 
-def surrogate_from_blob(blob: dict[str, Any]) -> Surrogate:
-    """Rebuild a surrogate from :func:`surrogate_blob`'s data, in the dtype it was saved in."""
+def surrogate_from_blob(blob: dict[str, Any], problem: Any = None) -> Surrogate:
+    """Rebuild a surrogate from :func:`surrogate_blob`'s data, in the dtype it was saved in.
+
+    A surrogate trained with hard Dirichlet constraints (``model.hard_bc``) takes its boundary data from its
+    problem: pass it (a ValueError without it).
+    """
     import torch
+
+    if blob.get("hard_bc") and problem is None:
+        raise ValueError("this surrogate imposes its problem's boundary data (model.hard_bc): load it with the problem")
 
     spec = dict(blob["spec"])
     dtype = next(iter(blob["state_dict"].values())).dtype
@@ -102,6 +112,10 @@ def surrogate_from_blob(blob: dict[str, Any]) -> Surrogate:
 
         model.enrichment = enrichment_from_spec(blob["enrichment"]).to(dtype)
     model.load_state_dict(blob["state_dict"])
+    if blob.get("hard_bc"):
+        from pinnkan.constraint import HardDirichlet
+
+        model.constraint = HardDirichlet(problem)
     return model
 
 
@@ -116,8 +130,8 @@ def save_surrogate(model: Surrogate, path, extra: dict[str, Any] | None = None, 
         write(path, lambda p: torch.save(blob, p))
 
 
-def load_surrogate(path) -> Surrogate:
-    """Rebuild a surrogate saved by :func:`save_surrogate`."""
+def load_surrogate(path, problem: Any = None) -> Surrogate:
+    """Rebuild a surrogate saved by :func:`save_surrogate` (``problem``: see :func:`surrogate_from_blob`)."""
     import torch
 
-    return surrogate_from_blob(torch.load(path, weights_only=True, map_location="cpu"))
+    return surrogate_from_blob(torch.load(path, weights_only=True, map_location="cpu"), problem)

@@ -84,7 +84,9 @@ class Surrogate(nn.Module):
         """x (N, D) -> (N, F)."""
         y = self.body(x * self.in_scale + self.in_shift)
         enrichment = self._modules.get("enrichment")
-        return y if enrichment is None else y + enrichment(x)
+        y = y if enrichment is None else y + enrichment(x)
+        constraint = self._modules.get("constraint")  # hard Dirichlet data, u = g + d N (pinnkan.constraint)
+        return y if constraint is None else constraint(x, y)
 
     def forward_jet(self, x: Tensor, layout: int | Layout, laplacian: bool = False) -> Rows:
         """The value and the partials of ``layout`` at x (N, D) as stacked rows (N, S, F).
@@ -95,7 +97,9 @@ class Surrogate(nn.Module):
         layout = as_layout(layout, x.shape[1], laplacian)
         rows = self.jet_rows(x, layout)
         enrichment = self._modules.get("enrichment")  # known singular functions (pinnkan.enrichment)
-        return rows if enrichment is None else rows.like(rows.rows + enrichment.rows(x, layout))
+        rows = rows if enrichment is None else rows.like(rows.rows + enrichment.rows(x, layout))
+        constraint = self._modules.get("constraint")  # hard Dirichlet data, u = g + d N (pinnkan.constraint)
+        return rows if constraint is None else rows.like(constraint.rows(x, layout, rows.rows))
 
     def jet_rows(self, x: Tensor, layout: Layout) -> Rows:
         """The network's own rows (N, S, F) at x (N, D); surrogates with a fused whole-network jet override it."""

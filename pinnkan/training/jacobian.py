@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 from torch.func import jacrev, vmap
 
+from pinnkan.constraint import given_rows
 from pinnkan.training.loss import PINNLoss
 from pinnkan.unknowns import estimates
 
@@ -42,8 +43,15 @@ def reference_ops(model) -> Iterator[None]:
 
 
 def _groups(cond, x: Tensor) -> Tensor:
-    """Points of one condition as (m, g, D): the g points each residual entry couples (g = 1 mostly)."""
-    return x.reshape(cond.coupled_points, -1, x.shape[1]).transpose(0, 1)
+    """Points (n, ...) of one condition as (m, g, ...): the g points each residual entry couples (g = 1 mostly)."""
+    return x.reshape(cond.coupled_points, -1, *x.shape[1:]).transpose(0, 1)
+
+
+def _constraint_rows(model, x: Tensor, layout) -> tuple[Tensor, ...]:
+    """A hard-constrained surrogate's data rows (g (n, S, F), d (n, S, 1)) at x, computed here, outside the
+    vmap over points (pinnkan.constraint.given_rows); () for any other surrogate."""
+    constraint = getattr(model, "constraint", None)
+    return () if constraint is None else constraint.data_rows(x, layout)
 
 
 def _terms(loss: PINNLoss):
@@ -54,22 +62,25 @@ def _terms(loss: PINNLoss):
     reparametrize = torch.nn.utils.stateless._reparametrize_module
     layout = p.jet_layout()
 
-    def pde(params, xg):
-        with reparametrize(model, params), estimates(p, model):
+    def pde(params, xg, *given):
+        with reparametrize(model, params), estimates(p, model), given_rows(model, given):
             jet = model.forward_jet(xg, layout).to_jet(p.coords, p.fields)
             return p.residual(xg, jet).reshape(-1)
 
     x = loss.points.interior
-    yield "pde", (x[:, None],), (x,), pde, loss.alpha, None
+    given = _constraint_rows(model, x, layout)
+    yield "pde", (x[:, None], *(g[:, None] for g in given)), (x, *given), pde, loss.alpha, None
     for i, (name, cond, xc) in enumerate(zip(p.condition_names, p.conditions, loss.points.conditions)):
         cond_layout = p.condition_layout(i)
 
-        def fn(params, xg, cond=cond, cl=cond_layout):
-            with reparametrize(model, params), estimates(p, model):
+        def fn(params, xg, *given, cond=cond, cl=cond_layout):
+            with reparametrize(model, params), estimates(p, model), given_rows(model, given):
                 jet = model.forward_jet(xg, cl).to_jet(p.coords, p.fields)
                 return cond.residual(p, xg, jet).reshape(-1)
 
-        yield name, (_groups(cond, xc),), (xc,), fn, cond.weight, None
+        given = _constraint_rows(model, xc, cond_layout)
+        grouped = (_groups(cond, xc), *(_groups(cond, g) for g in given))
+        yield name, grouped, (xc, *given), fn, cond.weight, None
     data = loss.data
     if data is not None:
 
