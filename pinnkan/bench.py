@@ -86,7 +86,7 @@ def kernels_label(model, engine: str) -> str:
         return "-"
     if engine == "forward-torch":
         return "torch"
-    from pinnkan.surrogates import kan_jet
+    from pinnkan.surrogates import kan_jet, rational_jet
     from pinnkan.surrogates.compiled import AVAILABLE
 
     param = next(model.parameters())
@@ -95,6 +95,8 @@ def kernels_label(model, engine: str) -> str:
         if not all(layer._local() for layer in layers):
             return "torch (non-uniform grid)"
         return kan_jet.backend_for(param)
+    if any(type(m).__name__ == "GroupRational" for m in model.modules()):
+        return rational_jet.backend_for(param)
     return "numba" if param.device.type == "cpu" and AVAILABLE else "torch"
 
 

@@ -101,6 +101,8 @@ class ChebyshevLayerJet(torch.autograd.Function):
         wide = coef.transpose(1, 2) if ctx.compiled else coef
         g2d = gout.reshape(n * s, -1)
         gcoef = (g2d.T @ a.view(n * s, -1)).view_as(wide)
+        if not ctx.needs_input_grad[0]:  # the first layer's coordinates: only the coefficients' gradient
+            return None, gcoef.transpose(1, 2) if ctx.compiled else gcoef, None, None, None
         ga = (g2d @ wide.reshape(coef.shape[0], -1)).view_as(a)
         if ctx.compiled:
             from pinnkan.surrogates import chebyshev_cpu

@@ -177,8 +177,8 @@ class GroupRational(nn.Module):
         self.numerator = nn.Parameter(torch.tensor(a).repeat(self.groups, 1))
         self.denominator = nn.Parameter(torch.tensor(b).repeat(self.groups, 1))
         self.register_buffer("group_of", torch.arange(channels) * self.groups // channels, persistent=False)
-        # fused: one compiled autograd node for the jet on CPU tensors (rational_cpu.py); False: PyTorch
-        # ops, the reference the node is tested against (and the path on other devices)
+        # fused: one autograd node for the jet on the device's kernels (rational_jet.py: numba on the CPU,
+        # Triton on CUDA); False: PyTorch ops, the reference the node is tested against
         self.fused = True
 
     def coefficients(self) -> tuple[Tensor, Tensor]:
@@ -189,12 +189,12 @@ class GroupRational(nn.Module):
         return rational_derivatives(x, *self.coefficients(), 0)[0]
 
     def rows(self, r: Rows) -> Rows:
-        from pinnkan.surrogates import rational_cpu
+        from pinnkan.surrogates import rational_jet
 
         if not r.layout.keys:
             return r.like(self.forward(r.value).unsqueeze(1))
-        if self.fused and r.standard is not None and rational_cpu.usable(r.rows):
-            out = rational_cpu.RationalJet.apply(
+        if self.fused and r.standard is not None and rational_jet.backend_for(r.rows) != "torch":
+            out = rational_jet.RationalJet.apply(
                 r.rows, self.numerator, self.denominator, self.group_of, r.dim, r.laplacian
             )
             return r.like(out)

@@ -1,4 +1,4 @@
-"""Compiled CPU kernels (numba) for the jet of a group-rational activation, and the autograd node.
+"""Compiled CPU kernels (numba) for the jet of a group-rational activation (the node: rational_jet.py).
 
 The activation R = P / Q, Q = 1 + S + S^2 (rational.py) acts on every channel of
 the jet rows (N, S, C): value R(h), gradient rows R'(h) dh_a, second-order rows
@@ -167,36 +167,30 @@ def usable(rows: Tensor) -> bool:
     return AVAILABLE and rows.device.type == "cpu"
 
 
-class RationalJet(torch.autograd.Function):
-    """rows (N, S, C), numerator (G, 6), denominator (G, 4) -> rows (N, S, C); first-order backward only."""
+def jet_forward(rows: Tensor, numerator: Tensor, denominator: Tensor, group_of: Tensor, dim: int, laplacian: bool):
+    """rows (N, S, C), numerator (G, 6), denominator (G, 4), group_of (C,) -> rows (N, S, C)."""
+    out = torch.empty_like(rows)
+    chunks = chunks_for(rows.shape[0])
+    forward_kernel(_np(rows), _np(numerator), _np(denominator), _np(group_of), dim, laplacian, chunks, out.numpy())
+    return out
 
-    @staticmethod
-    def forward(ctx, rows, numerator, denominator, group_of, dim: int, laplacian: bool):
-        ctx.save_for_backward(rows, numerator, denominator, group_of)
-        ctx.shape = (dim, laplacian)
-        out = torch.empty_like(rows)
-        chunks = chunks_for(rows.shape[0])
-        forward_kernel(_np(rows), _np(numerator), _np(denominator), _np(group_of), dim, laplacian, chunks, out.numpy())
-        return out
 
-    @staticmethod
-    def backward(ctx, g_out):
-        rows, numerator, denominator, group_of = ctx.saved_tensors
-        dim, laplacian = ctx.shape
-        chunks = chunks_for(rows.shape[0])
-        g_rows = torch.empty_like(rows)
-        g_num = torch.zeros((chunks,) + tuple(numerator.shape), dtype=rows.dtype)
-        g_den = torch.zeros((chunks,) + tuple(denominator.shape), dtype=rows.dtype)
-        backward_kernel(
-            _np(rows),
-            _np(numerator),
-            _np(denominator),
-            _np(group_of),
-            dim,
-            laplacian,
-            _np(g_out),
-            g_rows.numpy(),
-            g_num.numpy(),
-            g_den.numpy(),
-        )
-        return g_rows, g_num.sum(0), g_den.sum(0), None, None, None
+def jet_backward(rows, numerator, denominator, group_of, dim: int, laplacian: bool, g_out):
+    """Gradients (rows, numerator, denominator) of :func:`jet_forward`."""
+    chunks = chunks_for(rows.shape[0])
+    g_rows = torch.empty_like(rows)
+    g_num = torch.zeros((chunks,) + tuple(numerator.shape), dtype=rows.dtype)
+    g_den = torch.zeros((chunks,) + tuple(denominator.shape), dtype=rows.dtype)
+    backward_kernel(
+        _np(rows),
+        _np(numerator),
+        _np(denominator),
+        _np(group_of),
+        dim,
+        laplacian,
+        _np(g_out),
+        g_rows.numpy(),
+        g_num.numpy(),
+        g_den.numpy(),
+    )
+    return g_rows, g_num.sum(0), g_den.sum(0)
