@@ -54,8 +54,11 @@ def _compiled(t: Tensor) -> bool:
 class ChebyshevLayerJet(torch.autograd.Function):
     """rows (N, S, in), coef (out, in, M) -> rows (N, S, out); first-order backward only.
 
-    The row basis A is built by compiled kernels for CPU tensors (or PyTorch ops),
-    and both contractions with the coefficients are matmuls.
+    For CPU tensors the compiled kernels work on feature-major rows (in, S, N): the row
+    basis A (in, M, S, N) is built by them and both contractions with the coefficients
+    (out, in * M) are matmuls over it (layers with few outputs contract in the kernels
+    instead); the output rows come back as a transposed view of (out, S, N), which the
+    next layer reads without a copy. Otherwise the same math in PyTorch ops.
     """
 
     @staticmethod
@@ -66,49 +69,58 @@ class ChebyshevLayerJet(torch.autograd.Function):
         ctx.compiled = _compiled(rows)
         degree = coef.shape[-1] - 1
         ctx.narrow = ctx.compiled and coef.shape[0] <= NARROW
-        if ctx.narrow:
-            from pinnkan.surrogates import chebyshev_cpu
-
-            ctx.save_for_backward(rows, coef)
-            return chebyshev_cpu.narrow_forward(rows, coef, dim, laplacian)
+        n_out = coef.shape[0]
         if ctx.compiled:
             from pinnkan.surrogates import chebyshev_cpu
 
-            # the kernels' row basis is (N, S, M, in): the coefficients are read as (out, M, in)
-            a = chebyshev_cpu.row_basis(rows, degree + 1, dim, laplacian)
-            ctx.save_for_backward(rows, coef, a)
-            wide = coef.transpose(1, 2)
-        else:
-            h, dh, d2h = Rows(rows, Layout.standard(dim, order, laplacian)).parts()
-            b = edge_basis(h, degree, order + 1)  # one more for the backward
-            a, sq = row_basis(b, dh, d2h, laplacian)
-            ctx.save_for_backward(rows, coef, a, dh, d2h, sq, *b[1:])
-            wide = coef
+            fm = chebyshev_cpu.feature_major(rows)  # (in, S, N)
+            th = chebyshev_cpu.tanh_values(fm)
+            ctx.th = th
+            _, s, n = fm.shape
+            if ctx.narrow:
+                ctx.save_for_backward(fm, coef)
+                out = chebyshev_cpu.narrow_forward(fm, th, coef, dim, laplacian)
+            else:
+                a = chebyshev_cpu.row_basis(fm, th, degree + 1, dim, laplacian)  # (in, M, S, N)
+                ctx.save_for_backward(fm, coef, a)
+                out = coef.reshape(n_out, -1) @ a.view(-1, s * n)
+            return out.view(n_out, s, n).permute(2, 1, 0)
+        h, dh, d2h = Rows(rows, Layout.standard(dim, order, laplacian)).parts()
+        b = edge_basis(h, degree, order + 1)  # one more for the backward
+        a, sq = row_basis(b, dh, d2h, laplacian)
+        ctx.save_for_backward(rows, coef, a, dh, d2h, sq, *b[1:])
         n, s = a.shape[:2]
-        out = a.view(n * s, -1) @ wide.reshape(coef.shape[0], -1).T
+        out = a.view(n * s, -1) @ coef.reshape(n_out, -1).T
         return out.view(n, s, -1)
 
     @staticmethod
     def backward(ctx, gout: Tensor):
         dim, order, laplacian = ctx.shape
-        if ctx.narrow:
-            from pinnkan.surrogates import chebyshev_cpu
-
-            rows, coef = ctx.saved_tensors
-            return (*chebyshev_cpu.narrow_backward(rows, coef, dim, laplacian, gout.contiguous()), None, None, None)
-        rows, coef, a, *rest = ctx.saved_tensors
-        n, s = a.shape[:2]
-        wide = coef.transpose(1, 2) if ctx.compiled else coef
-        g2d = gout.reshape(n * s, -1)
-        gcoef = (g2d.T @ a.view(n * s, -1)).view_as(wide)
-        if not ctx.needs_input_grad[0]:  # the first layer's coordinates: only the coefficients' gradient
-            return None, gcoef.transpose(1, 2) if ctx.compiled else gcoef, None, None, None
-        ga = (g2d @ wide.reshape(coef.shape[0], -1)).view_as(a)
+        want_rows = ctx.needs_input_grad[0]
         if ctx.compiled:
             from pinnkan.surrogates import chebyshev_cpu
 
-            g_rows = chebyshev_cpu.row_basis_backward(rows, ga, dim, laplacian)
-            return g_rows, gcoef.transpose(1, 2), None, None, None
+            g_fm = chebyshev_cpu.feature_major(gout)  # (out, S, N)
+            if ctx.narrow:
+                fm, coef = ctx.saved_tensors
+                g_rows, gcoef = chebyshev_cpu.narrow_backward(fm, ctx.th, coef, dim, laplacian, g_fm, want_rows)
+            else:
+                fm, coef, a = ctx.saved_tensors
+                n_out, (_, s, n) = coef.shape[0], fm.shape
+                g2d = g_fm.view(n_out, s * n)
+                gcoef = (g2d @ a.view(-1, s * n).T).view_as(coef)
+                g_rows = None
+                if want_rows:
+                    ga = (coef.reshape(n_out, -1).T @ g2d).view_as(a)
+                    g_rows = chebyshev_cpu.row_basis_backward(fm, ctx.th, ga, dim, laplacian)
+            return (None if g_rows is None else g_rows.permute(2, 1, 0)), gcoef, None, None, None
+        rows, coef, a, *rest = ctx.saved_tensors
+        n, s = a.shape[:2]
+        g2d = gout.reshape(n * s, -1)
+        gcoef = (g2d.T @ a.view(n * s, -1)).view_as(coef)
+        if not want_rows:  # the first layer's coordinates: only the coefficients' gradient
+            return None, gcoef, None, None, None
+        ga = (g2d @ coef.reshape(coef.shape[0], -1)).view_as(a)
         dh, d2h, sq, *b = rest  # b: B_1, B_2 (, B_3)
         # g_j[n, s, i] = sum_m gA B_j, for the j each row needs
         g1 = (ga * b[0].unsqueeze(1)).sum(-1)
