@@ -143,3 +143,50 @@ def test_trains_and_reloads(tmp_path, capsys):
         load_surrogate(out / "model.pt")
     code, _, err = run_cli(["inspect", str(out)], capsys)
     assert code == 2 and "hard_bc" in err
+
+
+def _loss(name: str, kind: str = "kan"):
+    """A PINNLoss of a hard-constrained model of problem ``name`` on a few points (forward engine)."""
+    from pinnkan.training import Collocation
+    from pinnkan.training.loss import PINNLoss
+
+    problem = builtin_problems()[name]()
+    lo, hi = problem.domain.bounds()
+    model = build(kind, [problem.dim, 4, len(problem.fields)], lo, hi)
+    model.constraint = HardDirichlet(problem)
+    data = {"n_interior": 30, "n_boundary": 12, "n_initial": 12, "sampling": "sobol"}
+    points = Collocation.sample(problem, data, 0, torch.float64, "cpu")
+    return problem, model, PINNLoss(problem, model, "forward", points, alpha=0.5)
+
+
+def test_imposed_conditions_leave_the_optimised_loss():
+    from pinnkan.training.jacobian import residual_jacobian
+
+    problem, model, loss = _loss("wave")  # Dirichlet and Initial imposed; the initial rate u_t stays soft
+    assert loss.imposed == {problem.condition_names[0], problem.condition_names[1]}
+    assert loss.trained_names == (problem.condition_names[2],)
+    terms = {k: v.detach() for k, v in loss.terms().items()}
+    soft = problem.conditions[2].weight * terms[f"{problem.condition_names[2]}_loss"]
+    assert rel_err(terms["loss"], 0.5 * terms["pde_loss"] + soft) < 1e-14
+    # the imposed terms are logged (and hold), the soft one is not zero
+    assert float(terms[f"{problem.condition_names[0]}_loss"]) < 1e-24 and float(soft) > 1e-8
+    r, jac = residual_jacobian(loss)
+    assert r.shape[0] == 30 + 12 and jac.shape == (r.shape[0], sum(p.numel() for p in model.parameters()))
+    assert rel_err(r.square().sum(), terms["loss"]) < 1e-12
+
+
+def test_balance_refused_when_every_condition_is_imposed(capsys):
+    args = ["solve", "poisson", "--set", "model.hard_bc=true", "--set", "train.balance=gradnorm", "--steps", "1"]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and "model.hard_bc imposes" in err and len(err.strip().splitlines()) == 1
+
+
+def test_balance_and_attention_train_the_soft_terms_only(tmp_path):
+    for switch in ("train.balance=gradnorm", "train.rba=true"):
+        out = tmp_path / switch
+        args = ["solve", "wave", "--model", "kan", "--width", "2,4,1", "--set", "model.hard_bc=true", "--set", switch]
+        args += ["--set", "train.balance_every=2", "--optimizer", "adam+lm", "--adam-steps", "6", "--steps", "3"]
+        args += ["--grids", "5", "--n-interior", "200", "--n-boundary", "30", "--out", str(out)]
+        assert main(args) == 0
+        problem, model, _ = load_run(out)
+        assert torch.isfinite(model(torch.as_tensor(problem.interior(10, seed=1)))).all()

@@ -60,8 +60,10 @@ class ResidualAttention(Technique):
         """Weights sized to the current points (fresh ones where the points changed), put into the loss."""
         loss = state.loss
         sizes = {"pde": loss.points.interior.shape[0]}
+        trained = loss.trained_names
         for name, cond, xc in zip(loss.names, state.problem.conditions, loss.points.conditions):
-            sizes[name] = xc.shape[0] // cond.coupled_points
+            if name in trained:
+                sizes[name] = xc.shape[0] // cond.coupled_points
         like = loss.points.interior
         for key, n in sizes.items():
             lam = self.lam.get(key)

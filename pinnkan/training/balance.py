@@ -38,7 +38,7 @@ def term_tensors(loss) -> dict[str, torch.Tensor]:
     """Each balanced term (scalar, with graph) by its key: "pde", the conditions' names, "data"."""
     terms = loss.terms()
     out = {"pde": loss.alpha * terms["pde_loss"]}
-    out.update({name: terms[f"{name}_loss"] for name in loss.names})
+    out.update({name: terms[f"{name}_loss"] for name in loss.trained_names})
     if loss.data is not None:
         out["data"] = loss.data.weight * terms["data_loss"]
     return out
@@ -67,8 +67,21 @@ class GradientBalance(Technique):
     @classmethod
     def check(cls, problem, cfg: dict[str, dict[str, Any]]) -> None:
         data = bool(cfg["data"].get("observations") or getattr(problem, "has_observations", False))
-        if cfg["train"].get("balance", "none") != "none" and not problem.conditions and not data:
-            raise ValueError(f"train.balance: problem {problem.name!r} has one loss term only; nothing to balance")
+        if cfg["train"].get("balance", "none") == "none" or data:
+            return
+        imposed: set[int] = set()
+        if cfg.get("model", {}).get("hard_bc"):  # conditions built into the surrogate leave the loss
+            from pinnkan.constraint import hard_faces
+
+            try:
+                imposed = set(hard_faces(problem).values())
+            except ValueError:  # refused with its own message where the constraint is attached
+                pass
+        if len(problem.conditions) == len(imposed):
+            why = " besides the conditions model.hard_bc imposes" if imposed else ""
+            raise ValueError(
+                f"train.balance: problem {problem.name!r} has one loss term only{why}; nothing to balance"
+            )
 
     def update(self, state: TrainState) -> None:
         loss = state.loss

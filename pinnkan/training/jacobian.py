@@ -70,7 +70,10 @@ def _terms(loss: PINNLoss):
     x = loss.points.interior
     given = _constraint_rows(model, x, layout)
     yield "pde", (x[:, None], *(g[:, None] for g in given)), (x, *given), pde, loss.alpha, None
+    trained = loss.trained_names
     for i, (name, cond, xc) in enumerate(zip(p.condition_names, p.conditions, loss.points.conditions)):
+        if name not in trained:  # imposed by the surrogate (a hard constraint): no residual to reduce
+            continue
         cond_layout = p.condition_layout(i)
 
         def fn(params, xg, *given, cond=cond, cl=cond_layout):

@@ -96,9 +96,25 @@ class PINNLoss:
         self.last_residuals: dict[str, Tensor] = {}
 
     @property
+    def imposed(self) -> frozenset[str]:
+        """Names of the conditions the surrogate imposes exactly (hard constraints, pinnkan.constraint): they are
+        logged but left out of the optimised loss, which they cannot change."""
+        constraint = getattr(self.model, "constraint", None)
+        if constraint is None:
+            return frozenset()
+        return frozenset(self.names[i] for i in constraint.conditions)
+
+    @property
+    def trained_names(self) -> tuple[str, ...]:
+        """The conditions in the optimised loss: every condition but the imposed ones."""
+        imposed = self.imposed
+        return tuple(n for n in self.names if n not in imposed)
+
+    @property
     def term_keys(self) -> tuple[str, ...]:
-        """The keys of ``point_weights`` / ``term_scale``: "pde", each condition's name, "data" with observations."""
-        return ("pde", *self.names, *(("data",) if self.data is not None else ()))
+        """The keys of ``point_weights`` / ``term_scale``: "pde", each trained condition's name, "data" with
+        observations."""
+        return ("pde", *self.trained_names, *(("data",) if self.data is not None else ()))
 
     def _weighted(self, key: str, residual: Tensor) -> tuple[Tensor, Tensor]:
         """(plain mean square, weighted mean square) of one term's residual (m,) or (m, F)."""
@@ -121,14 +137,19 @@ class PINNLoss:
             pde, weighted = self._weighted("pde", p.residual(x, jet))
             terms = {"pde_loss": pde}
             total = self.alpha * self.term_scale.get("pde", 1.0) * weighted
+            imposed = self.imposed
             for i, (name, cond, xc) in enumerate(zip(self.names, p.conditions, self.points.conditions)):
                 jc = compute_jet(e, m, xc, p.condition_layout(i), p.coords, p.fields)
-                plain, weighted = self._weighted(name, cond.residual(p, xc, jc))
-                term = cond.weight * plain
+                residual = cond.residual(p, xc, jc)
+                if name in imposed:  # holds by construction: reported, not trained
+                    term = cond.weight * residual.detach().square().mean()
+                else:
+                    plain, weighted = self._weighted(name, residual)
+                    term = cond.weight * plain
+                    total = total + cond.weight * self.term_scale.get(name, 1.0) * weighted
                 group = f"{cond.kind}_loss"
                 terms[group] = terms[group] + term if group in terms else term
                 terms[f"{name}_loss"] = term
-                total = total + cond.weight * self.term_scale.get(name, 1.0) * weighted
         if self.data is not None:
             terms["data_loss"] = self.data.loss(m(self.data.x))
             total = total + self.data.weight * self.term_scale.get("data", 1.0) * terms["data_loss"]
