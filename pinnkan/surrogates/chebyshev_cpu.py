@@ -73,6 +73,16 @@ if AVAILABLE:
                 b[2, m, p] = d2 * s1 * s1 + d1 * s2
                 b[3, m, p] = tb[3, m, p] * s1 * s1 * s1 + three * d2 * s1 * s2 + d1 * s3
 
+    @njit(cache=True, inline="always")
+    def _scratch(n_m, n_sec, dt):
+        """Per chunk: the bases' scratch tb (4, M, BLOCK), s (3, BLOCK), the bases b (4, M, BLOCK), squares sq."""
+        return (
+            np.empty((4, n_m, BLOCK), dt),
+            np.empty((3, BLOCK), dt),
+            np.empty((4, n_m, BLOCK), dt),
+            np.empty((max(n_sec, 1), BLOCK), dt),
+        )
+
     @njit(cache=True, inline="always", error_model="numpy")
     def _squares(rows, i, n0, nb, dim, n_sec, laplacian, cst, sq):
         """sq[q, p]: dh_q^2, or sum_a dh_a^2 for a Laplacian row, at the block's points of input i."""
@@ -85,6 +95,18 @@ if AVAILABLE:
                         v = rows[i, 1 + a, n0 + p]
                         sq[q, p] += v * v
 
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _edge_sums(b, coef, o, i, j0, nb, zero, pj):
+        """pj[j, p] = sum_m B_j[m, p] C[o, i, m] for j = j0..j0 + 2: edge i -> o's derivatives at the block."""
+        for j in range(j0, j0 + 3):
+            for p in range(nb):
+                pj[j, p] = zero
+        for m in range(coef.shape[2]):
+            c = coef[o, i, m]
+            for j in range(j0, j0 + 3):
+                for p in range(nb):
+                    pj[j, p] += b[j, m, p] * c
+
     @njit(cache=True, parallel=True, fastmath=True, error_model="numpy")
     def row_basis_kernel(rows, th, n_m, dim, laplacian, cst, chunks, out):
         """rows (in, S, N), th (in, N) -> out (in, M, S, N): B_0; B_1 dh_a; B_2 sq_q + B_1 d2h_q."""
@@ -93,10 +115,7 @@ if AVAILABLE:
         per = (n_pts + chunks - 1) // chunks
         dt = rows.dtype
         for t in prange(chunks):
-            tb = np.empty((4, n_m, BLOCK), dt)
-            s = np.empty((3, BLOCK), dt)
-            b = np.empty((4, n_m, BLOCK), dt)
-            sq = np.empty((max(n_sec, 1), BLOCK), dt)
+            tb, s, b, sq = _scratch(n_m, n_sec, dt)
             end = min(n_pts, (t + 1) * per)
             for n0 in range(t * per, end, BLOCK):
                 nb = min(BLOCK, end - n0)
@@ -129,10 +148,7 @@ if AVAILABLE:
         dt = rows.dtype
         zero, two = cst[0], cst[2]
         for t in prange(chunks):
-            tb = np.empty((4, n_m, BLOCK), dt)
-            s = np.empty((3, BLOCK), dt)
-            b = np.empty((4, n_m, BLOCK), dt)
-            sq = np.empty((max(n_sec, 1), BLOCK), dt)
+            tb, s, b, sq = _scratch(n_m, n_sec, dt)
             g = np.empty((4, BLOCK), dt)  # the value row's gradient, then g_1, g_2, g_3 of one row
             end = min(n_pts, (t + 1) * per)
             for n0 in range(t * per, end, BLOCK):
@@ -193,10 +209,7 @@ if AVAILABLE:
         dt = rows.dtype
         zero = cst[0]
         for t in prange(chunks):
-            tb = np.empty((4, n_m, BLOCK), dt)
-            s = np.empty((3, BLOCK), dt)
-            b = np.empty((4, n_m, BLOCK), dt)
-            sq = np.empty((max(n_sec, 1), BLOCK), dt)
+            tb, s, b, sq = _scratch(n_m, n_sec, dt)
             pj = np.empty((3, BLOCK), dt)
             acc = np.empty((n_out, n_rows, BLOCK), dt)
             end = min(n_pts, (t + 1) * per)
@@ -210,16 +223,7 @@ if AVAILABLE:
                     _bases(th, i, n0, nb, n_m, cst, tb, s, b)
                     _squares(rows, i, n0, nb, dim, n_sec, laplacian, cst, sq)
                     for o in range(n_out):
-                        for p in range(nb):
-                            pj[0, p] = zero
-                            pj[1, p] = zero
-                            pj[2, p] = zero
-                        for m in range(n_m):
-                            c = coef[o, i, m]
-                            for p in range(nb):
-                                pj[0, p] += b[0, m, p] * c
-                                pj[1, p] += b[1, m, p] * c
-                                pj[2, p] += b[2, m, p] * c
+                        _edge_sums(b, coef, o, i, 0, nb, zero, pj)
                         for p in range(nb):
                             acc[o, 0, p] += pj[0, p]
                         for a in range(dim):
@@ -251,10 +255,7 @@ if AVAILABLE:
         dt = rows.dtype
         zero, two = cst[0], cst[2]
         for t in prange(chunks):
-            tb = np.empty((4, n_m, BLOCK), dt)
-            s = np.empty((3, BLOCK), dt)
-            b = np.empty((4, n_m, BLOCK), dt)
-            sq = np.empty((max(n_sec, 1), BLOCK), dt)
+            tb, s, b, sq = _scratch(n_m, n_sec, dt)
             pj = np.empty((4, BLOCK), dt)
             gg = np.empty((3, BLOCK), dt)
             end = min(n_pts, (t + 1) * per)
@@ -288,16 +289,7 @@ if AVAILABLE:
                             g_coef[t, o, i, m] += acc
                         if not want_rows:
                             continue
-                        for p in range(nb):
-                            pj[1, p] = zero
-                            pj[2, p] = zero
-                            pj[3, p] = zero
-                        for m in range(n_m):
-                            c = coef[o, i, m]
-                            for p in range(nb):
-                                pj[1, p] += b[1, m, p] * c
-                                pj[2, p] += b[2, m, p] * c
-                                pj[3, p] += b[3, m, p] * c
+                        _edge_sums(b, coef, o, i, 1, nb, zero, pj)
                         for p in range(nb):
                             g_rows[i, 0, n0 + p] += gg[0, p] * pj[1, p] + gg[1, p] * pj[2, p] + gg[2, p] * pj[3, p]
                         for a in range(dim):
