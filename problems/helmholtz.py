@@ -26,8 +26,10 @@ class Helmholtz(Problem):
     params = {"a1": 1.0, "a2": 4.0, "k": 1.0}
     # The Chebyshev KAN [2,16,16,1] with 150 Levenberg-Marquardt steps: the B-spline KAN [2,10,1] with
     # grids to 40 stalled at rel_l2 6.0e-4 (median of seeds 0-2) with adam+lm
-    # (`pinnkan suite --problems helmholtz --seeds 3`; the B-spline figure: add `--model kan --set train.steps=30`)
+    # (`pinnkan suite --problems helmholtz --seeds 3`; the B-spline figure: add `--model kan --set train.steps=30`);
+    # the boundary values imposed (hard_bc): 1.1e-5 against 2.0e-5 (add `--set model.hard_bc=false`)
     defaults = {
+        "hard_bc": True,
         "model": "chebyshev",
         "n_interior": 10000,
         "n_boundary": 800,
