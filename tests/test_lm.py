@@ -63,17 +63,23 @@ def test_jacobian_rows_are_per_point_gradients():
 def test_lm_steps_never_increase_the_loss_and_beat_lbfgs(kind):
     from pinnkan.training import LBFGS
 
+    # how far 20 steps get depends on the start (an MLP [2,6,6,1] from seeds 0-3 drops 2.4x to 670x): three
+    # starts, each compared with L-BFGS from the same start, and the median drop
     width = [2, 6, 6, 1] if kind != "kan" else None
-    results = {}
-    for phase_cls in (LevenbergMarquardt, LBFGS):
-        torch.manual_seed(0)
-        loss = _loss("poisson_sinsin", kind, width)
-        phase = phase_cls(loss, {"lm_damping": 1e-3, "lm_max_params": 6000, "history_size": 50})
-        start = float(loss.terms()["loss"].detach())
-        results[phase_cls.name] = [start] + [phase.step()["loss"] for _ in range(20)]
-    lm = results["lm"]
-    assert all(b <= a for a, b in zip(lm, lm[1:]))  # a rejected step is retried, never taken
-    assert lm[-1] < 0.1 * lm[0] and lm[-1] < results["lbfgs"][-1]
+    drops = []
+    for seed in range(3):
+        results = {}
+        for phase_cls in (LevenbergMarquardt, LBFGS):
+            torch.manual_seed(seed)
+            loss = _loss("poisson_sinsin", kind, width)
+            phase = phase_cls(loss, {"lm_damping": 1e-3, "lm_max_params": 6000, "history_size": 50})
+            start = float(loss.terms()["loss"].detach())
+            results[phase_cls.name] = [start] + [phase.step()["loss"] for _ in range(20)]
+        lm = results["lm"]
+        assert all(b <= a for a, b in zip(lm, lm[1:]))  # a rejected step is retried, never taken
+        assert lm[-1] < results["lbfgs"][-1], seed
+        drops.append(lm[0] / lm[-1])
+    assert sorted(drops)[1] > 5.0, drops
 
 
 def test_lm_state_roundtrip_and_retry_damping():

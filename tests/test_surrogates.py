@@ -182,3 +182,23 @@ def test_a_reloaded_surrogate_computes_bit_identically(kind):
     x = torch.rand(300, 2, dtype=torch.float64) * torch.tensor([2.0, 3.0]) - torch.tensor([1.0, 0.0])
     a, b = forward_jet(model, x, 2, ("x", "y"), ("u",)), forward_jet(again, x, 2, ("x", "y"), ("u",))
     assert torch.equal(a.value, b.value) and torch.equal(a.diag, b.diag)
+
+
+@pytest.mark.parametrize("kind", list(SURROGATES))
+def test_initial_weights_do_not_depend_on_the_default_dtype(kind, box2):
+    """One seed, one start: under torch's float64 default (the tests', a notebook's) as under its float32 one
+    (the command line's)."""
+    from pinnkan.config import defaults
+    from pinnkan.surrogates import build_surrogate
+
+    def start(dtype):
+        torch.set_default_dtype(dtype)
+        torch.manual_seed(3)
+        model = build_surrogate(kind, [2, 5, 1], *box2, defaults()["model"])
+        return [p.detach().double() for p in model.parameters()]
+
+    try:
+        for a, b in zip(start(torch.float32), start(torch.float64), strict=True):
+            assert torch.equal(a, b)
+    finally:
+        torch.set_default_dtype(torch.float64)

@@ -42,8 +42,19 @@ def surrogate_class(kind: str) -> type[Surrogate]:
 
 
 def build_surrogate(kind: str, widths: Sequence[int], lo: Tensor, hi: Tensor, options: dict[str, Any]) -> Surrogate:
-    """Build the surrogate ``kind`` mapping the box [lo, hi] (D,) to widths[-1] fields."""
-    return surrogate_class(kind).from_config(list(widths), lo, hi, options)
+    """Build the surrogate ``kind`` mapping the box [lo, hi] (D,) to widths[-1] fields.
+
+    Its initial parameters are drawn in float32 whatever torch's default dtype is (callers cast the model to
+    the run's dtype after), so one seed gives one start in a library call and on the command line.
+    """
+    import torch
+
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        return surrogate_class(kind).from_config(list(widths), lo, hi, options)
+    finally:
+        torch.set_default_dtype(default)
 
 
 __all__ = [
