@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from pinnkan.surrogates.kan_triton import available, interpreted, usable  # noqa: F401  (one test for both)
+from pinnkan.surrogates.kan_triton import usable  # noqa: F401  (re-exported: one test for both kernel sets)
 
 BN = 32  # points per program
 BC_MAX = 32  # channels per program, at most
