@@ -15,7 +15,17 @@ import os as _os
 # before torch or numba start their thread pools; a value the user set wins.
 _os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
-from pinnkan.conditions import Condition, Derivative, Dirichlet, Initial, Neumann, Operator, Periodic, Robin
+from pinnkan.conditions import (
+    Condition,
+    Derivative,
+    Dirichlet,
+    Initial,
+    Neumann,
+    Operator,
+    Periodic,
+    PointSet,
+    Robin,
+)
 from pinnkan.domains import Ball, Box, Difference, Disk, Domain, Intersection, Polygon, SpaceTime, Union
 from pinnkan.enrichment import CornerSingularity
 from pinnkan.errors import UserError
@@ -53,6 +63,7 @@ __all__ = [
     "Operator",
     "Periodic",
     "Phase",
+    "PointSet",
     "Polygon",
     "Problem",
     "Robin",

@@ -130,22 +130,114 @@ def box_faces(problem) -> dict[str, tuple[int, int]]:
     )
 
 
-def hard_faces(problem) -> dict[tuple[int, int], int]:
-    """(axis, side) -> index of the condition imposed there: every Dirichlet or initial condition on whole faces
-    (no ``where``); the first condition wins a face two of them name."""
+def _candidates(problem) -> list[tuple[int, list[int], list[tuple[int, int]]]]:
+    """(condition index, field columns, faces) of every Dirichlet or initial condition on whole box faces."""
+    from pinnkan.conditions import start_faces
+
     faces = box_faces(problem)
-    owner: dict[tuple[int, int], int] = {}
+    out = []
     for i, cond in enumerate(problem.conditions):
         if type(cond) not in (Dirichlet, Initial) or cond.where is not None:
             continue
-        spec = cond.faces or ((f"{problem.time}-",) if isinstance(cond, Initial) else ("all",))
-        for part in problem.domain.select_parts(problem.coords, boundary_parts(problem, spec)):
-            owner.setdefault(faces[part], i)
+        spec = cond.faces or (start_faces(problem) if isinstance(cond, Initial) else ("all",))
+        columns = cond.columns(problem) or list(range(len(problem.fields)))
+        parts = problem.domain.select_parts(problem.coords, boundary_parts(problem, spec))
+        out.append((i, columns, [faces[p] for p in parts]))
+    return out
+
+
+def _edge_points(problem, a: tuple[int, int], b: tuple[int, int], n: int = 64) -> Tensor:
+    """n points (n, D) where face a (axis, side) meets face b (another axis)."""
+    from pinnkan.domains import sobol
+
+    lo, hi = (torch.as_tensor(v, dtype=torch.float64) for v in problem.domain.bounds())
+    x = lo + torch.as_tensor(sobol(n, len(lo), 17), dtype=torch.float64) * (hi - lo)
+    for axis, side in (a, b):
+        x[:, axis] = hi[axis] if side else lo[axis]
+    return x
+
+
+def _disagree(problem, i: int, j: int, column: int, x: Tensor) -> float:
+    """max |value_i - value_j| of field ``column`` of conditions i and j at x (N, D), relative to the larger of
+    1 and their largest magnitude."""
+    out = []
+    for k in (i, j):
+        cond = problem.conditions[k]
+        own = cond.columns(problem) or list(range(len(problem.fields)))
+        value = evaluate_value(cond.value, problem, x, x.new_zeros(len(x), len(own)), cond.columns(problem))
+        out.append(value[:, own.index(column)])
+    scale = max(1.0, float(out[0].abs().max()), float(out[1].abs().max()))
+    return float((out[0] - out[1]).abs().max()) / scale
+
+
+def hard_faces(problem) -> dict[int, dict[tuple[int, int], int]]:
+    """Per field column: (axis, side) -> index of the condition imposed there, for the Dirichlet or initial
+    conditions on whole faces (no ``where``) that set that field; a face two of them name goes to the first.
+
+    Conditions are taken largest first (by the number of faces times fields they set). One whose data
+    disagrees with an already imposed condition's where their faces meet (a lid moving at u = 1 against walls
+    at rest) cannot be imposed by a continuous g: it is left out and stays in the loss, penalised. Fields no
+    imposed condition sets are left out."""
+    candidates = sorted(_candidates(problem), key=lambda c: -len(c[1]) * len(c[2]))
+    owner: dict[int, dict[tuple[int, int], int]] = {}
+    with torch.no_grad():
+        for i, columns, faces in candidates:
+            clash = False
+            for f in columns:
+                for face in faces:
+                    for other, j in owner.get(f, {}).items():
+                        if other[0] == face[0] or j == i:
+                            continue
+                        if _disagree(problem, i, j, f, _edge_points(problem, face, other)) > 1e-6:
+                            clash = True
+            if clash:
+                continue
+            for f in columns:
+                for face in faces:
+                    owner.setdefault(f, {}).setdefault(face, i)
     if not owner:
         raise ValueError(
             f"model.hard_bc: problem {problem.name!r} has no Dirichlet or initial condition on whole faces to impose"
         )
     return owner
+
+
+def imposed_conditions(problem) -> set[int]:
+    """The indices of the conditions model.hard_bc imposes (own a face of some field): they leave the loss."""
+    return {i for faces in hard_faces(problem).values() for i in faces.values()}
+
+
+class FaceGroup:
+    """The fields ``columns`` whose constrained faces and owning conditions are the same (``owner``:
+    (axis, side) -> condition index): they share d and the terms of g's expansion."""
+
+    def __init__(self, columns: list[int], owner: dict[tuple[int, int], int]) -> None:
+        self.columns, self.owner = columns, owner
+        self.axes = tuple(sorted({a for a, _ in owner}))
+        self.terms = self._projections()
+
+    def _projections(self) -> tuple[list[float], list[list[int]], list[int]]:
+        """The terms of g's expansion: signs (T,), per term and axis what it does (0: keeps x_a, 1: fixes it
+        to lo with weight 1 - s or 1, 2: to hi with weight s or 1; +2 where the weight is 1 (one face only)),
+        and the condition whose data each term reads."""
+        signs, codes, owners = [], [], []
+        dim = 1 + max(a for a, _ in self.owner)
+        for size in range(1, len(self.axes) + 1):
+            for subset in itertools.combinations(self.axes, size):
+                choices = [[side for side in (0, 1) if (a, side) in self.owner] for a in subset]
+                for sides in itertools.product(*choices):
+                    code = [0] * dim
+                    for a, side, choice in zip(subset, sides, choices):
+                        code[a] = 1 + side + (2 if len(choice) == 1 else 0)
+                    signs.append(1.0 if size % 2 else -1.0)
+                    codes.append(code)
+                    owners.append(min(self.owner[(a, side)] for a, side in zip(subset, sides)))
+        return signs, codes, owners
+
+
+# the largest number of terms g's expansion may have (a cube's 26 faces, edges and corners are fine; the
+# 3^10 - 1 of a 10-D box with every face constrained are not)
+MAX_TERMS = 4096
 
 
 class HardDirichlet(nn.Module):
@@ -154,7 +246,8 @@ class HardDirichlet(nn.Module):
 
     ``conditions``: the indices of the conditions it imposes. A condition's value must be a torch expression
     of the points (a constant, the problem's exact solution, or a function returning a tensor): its partials
-    along the faces enter g's.
+    along the faces enter g's. Conditions that set some fields only (``fields=``) constrain those: d is one
+    column per field (1 for a field nothing imposes), g the interpolation of each field's own faces.
     """
 
     def __init__(self, problem) -> None:
@@ -162,16 +255,29 @@ class HardDirichlet(nn.Module):
         if problem.enrichment:
             raise ValueError("model.hard_bc cannot be combined with the problem's singular functions (model.enrich)")
         self.problem = problem
-        self.owner = hard_faces(problem)
-        self.conditions = tuple(sorted(set(self.owner.values())))
+        per_field = hard_faces(problem)
+        groups: dict[tuple, list[int]] = {}
+        for f, owner in sorted(per_field.items()):
+            groups.setdefault(tuple(sorted(owner.items())), []).append(f)
+        self.groups = [FaceGroup(cols, dict(key)) for key, cols in groups.items()]
+        terms = sum(len(g.terms[0]) for g in self.groups)
+        if terms > MAX_TERMS:
+            raise ValueError(
+                f"model.hard_bc: imposing the data of {len(self.groups[0].axes)} constrained axes takes {terms} "
+                f"evaluations of it per point (more than {MAX_TERMS}); leave the conditions penalised"
+            )
+        self.conditions = tuple(sorted({i for g in self.groups for i in g.owner.values()}))
         lo, hi = problem.domain.bounds()
         self.lo, self.hi = tuple(float(v) for v in lo), tuple(float(v) for v in hi)
-        self.axes = tuple(sorted({a for a, _ in self.owner}))
-        self._terms = self._projections()
         self._cache: list[tuple[Tensor, int, Layout, Tensor]] = []
         # rows handed in from outside a torch.func transform (:func:`given_rows`), used in place of data_rows
         self.given: tuple[Tensor, Tensor] | None = None
         self._check_values()
+
+    @property
+    def owner(self) -> dict[tuple[int, int], int]:
+        """(axis, side) -> condition index of the first constrained field (all fields, for most problems)."""
+        return self.groups[0].owner
 
     def _check_values(self) -> None:
         probe = torch.as_tensor(self.problem.interior(4, seed=0), dtype=torch.float64)
@@ -189,38 +295,34 @@ class HardDirichlet(nn.Module):
         return (x[:, axis] - self.lo[axis]) / (self.hi[axis] - self.lo[axis])
 
     def distance(self, x: Tensor) -> Tensor:
-        """(N, 1) d(x): zero on every constrained face, positive inside, at most 1."""
-        out = x.new_ones(x.shape[0])
-        for a in self.axes:
-            s = self._unit(x, a)
-            both = (a, 0) in self.owner and (a, 1) in self.owner
-            out = out * (4.0 * s * (1.0 - s) if both else (s if (a, 0) in self.owner else 1.0 - s))
-        return out[:, None]
+        """(N, F) d(x) per field: zero on every face constrained for that field, positive inside, at most 1
+        (1 everywhere for a field nothing imposes)."""
+        columns = []
+        for group in self.groups:
+            out = x.new_ones(x.shape[0])
+            for a in group.axes:
+                s = self._unit(x, a)
+                both = (a, 0) in group.owner and (a, 1) in group.owner
+                out = out * (4.0 * s * (1.0 - s) if both else (s if (a, 0) in group.owner else 1.0 - s))
+            columns.append((group.columns, out))
+        return self._assemble(x, columns, 1.0)
 
-    def _projections(self) -> tuple[list[float], list[list[int]], list[int]]:
-        """The terms of g's expansion: signs (T,), per term and axis what it does (0: keeps x_a, 1: fixes it
-        to lo with weight 1 - s or 1, 2: to hi with weight s or 1; +2 where the weight is 1 (one face only)),
-        and the condition whose data each term reads."""
-        signs, codes, owners = [], [], []
-        for size in range(1, len(self.axes) + 1):
-            for subset in itertools.combinations(self.axes, size):
-                choices = [[side for side in (0, 1) if (a, side) in self.owner] for a in subset]
-                for sides in itertools.product(*choices):
-                    code = [0] * len(self.lo)
-                    for a, side, choice in zip(subset, sides, choices):
-                        code[a] = 1 + side + (2 if len(choice) == 1 else 0)
-                    signs.append(1.0 if size % 2 else -1.0)
-                    codes.append(code)
-                    owners.append(min(self.owner[(a, side)] for a, side in zip(subset, sides)))
-        return signs, codes, owners
+    def _assemble(self, x: Tensor, columns: list[tuple[list[int], Tensor]], fill: float) -> Tensor:
+        """(N, F) from per-group values ((N,) or (N, len(cols))), ``fill`` in the fields no group has; built by
+        concatenation, so it works inside torch.func transforms."""
+        n, f = x.shape[0], len(self.problem.fields)
+        parts: dict[int, Tensor] = {}
+        for cols, value in columns:
+            for k, c in enumerate(cols):
+                parts[c] = value if value.dim() == 1 else value[:, k]
+        return torch.stack([parts[c] if c in parts else x.new_full((n,), fill) for c in range(f)], dim=1)
 
     def boundary_value(self, x: Tensor) -> Tensor:
-        """(N, F) g(x): the transfinite interpolation of the constrained faces' data.
+        """(N, F) g(x): per field, the transfinite interpolation of its constrained faces' data (0 for a field
+        nothing imposes).
 
-        All T terms' projected points go through each condition's value in one batch (T N points)."""
+        All T terms' projected points of a group go through each condition's value in one batch (T N points)."""
         n, dim = x.shape
-        signs, codes, owners = self._terms
-        code = torch.tensor(codes, device=x.device)  # (T, D)
         lo = torch.tensor(self.lo, dtype=x.dtype, device=x.device)
         hi = torch.tensor(self.hi, dtype=x.dtype, device=x.device)
         s = (x - lo) / (hi - lo)
@@ -228,18 +330,26 @@ class HardDirichlet(nn.Module):
         # per term, point and axis: the coordinate (x, lo or hi) and the weight factor (1, 1 - s, s, 1, 1)
         coord = torch.stack([x, lo.expand_as(x), hi.expand_as(x), lo.expand_as(x), hi.expand_as(x)])
         factor = torch.stack([one, 1.0 - s, s, one, one])
-        pick = code[:, None, None, :].expand(-1, 1, n, dim)  # (T, 1, N, D)
-        points = coord[None].expand(len(codes), -1, -1, -1).gather(1, pick)[:, 0]  # (T, N, D)
-        weight = factor[None].expand(len(codes), -1, -1, -1).gather(1, pick)[:, 0].prod(-1)  # (T, N)
-        weight = weight * torch.tensor(signs, dtype=x.dtype, device=x.device)[:, None]
-        total = x.new_zeros(n, len(self.problem.fields))
-        for c in sorted(set(owners)):
-            idx = [t for t, o in enumerate(owners) if o == c]
-            xs = points[idx].reshape(-1, dim)
-            like = x.new_zeros(xs.shape[0], len(self.problem.fields))
-            values = evaluate_value(self.problem.conditions[c].value, self.problem, xs, like)
-            total = total + (weight[idx, :, None] * values.reshape(len(idx), n, -1)).sum(0)
-        return total
+        columns = []
+        for group in self.groups:
+            signs, codes, owners = group.terms
+            code = torch.tensor([c + [0] * (dim - len(c)) for c in codes], device=x.device)  # (T, D)
+            pick = code[:, None, None, :].expand(-1, 1, n, dim)  # (T, 1, N, D)
+            points = coord[None].expand(len(codes), -1, -1, -1).gather(1, pick)[:, 0]  # (T, N, D)
+            weight = factor[None].expand(len(codes), -1, -1, -1).gather(1, pick)[:, 0].prod(-1)  # (T, N)
+            weight = weight * torch.tensor(signs, dtype=x.dtype, device=x.device)[:, None]
+            total = x.new_zeros(n, len(group.columns))
+            for c in sorted(set(owners)):
+                cond = self.problem.conditions[c]
+                idx = [t for t, o in enumerate(owners) if o == c]
+                xs = points[idx].reshape(-1, dim)
+                own = cond.columns(self.problem) or list(range(len(self.problem.fields)))
+                like = x.new_zeros(xs.shape[0], len(own))
+                values = evaluate_value(cond.value, self.problem, xs, like, cond.columns(self.problem))
+                values = values[:, [own.index(f) for f in group.columns]]
+                total = total + (weight[idx, :, None] * values.reshape(len(idx), n, -1)).sum(0)
+            columns.append((group.columns, total))
+        return self._assemble(x, columns, 0.0)
 
     def forward(self, x: Tensor, network: Tensor) -> Tensor:
         """u (N, F) from the points x (N, D) and the network's output N (N, F)."""
@@ -264,12 +374,13 @@ class HardDirichlet(nn.Module):
             self._cache = [*self._cache[-(CACHE_SIZE - 1) :], (x, x._version, layout, rows)]
         return self._split(rows)
 
-    @staticmethod
-    def _split(rows: Tensor) -> tuple[Tensor, Tensor]:
-        return rows[..., :-1], rows[..., -1:]
+    def _split(self, rows: Tensor) -> tuple[Tensor, Tensor]:
+        f = len(self.problem.fields)
+        return rows[..., :f], rows[..., f:]
 
     def rows(self, x: Tensor, layout: Layout, network: Tensor) -> Tensor:
-        """(N, S, F) rows of u from the network's rows (N, S, F) at x (N, D) in ``layout``."""
+        """(N, S, F) rows of u from the network's rows (N, S, F) at x (N, D) in ``layout`` (d's rows are
+        (N, S, F) too: one column per field)."""
         g, d = self.data_rows(x, layout)
         out = []
         for r, terms in enumerate(leibniz_terms(layout)):

@@ -35,19 +35,25 @@ def error_metrics(pred: Tensor, grad_pred: Tensor, u: Tensor, grad_u: Tensor) ->
     pred, u: (M, F); grad_pred, grad_u: (M, D, F). Returns each of METRICS as (F,):
     mse = mean e^2, rel_l2 = ||e|| / ||u||, h1_mse = mean(e^2 + |grad e|^2),
     rel_h1 = sqrt(sum(e^2 + |grad e|^2)) / sqrt(sum(u^2 + |grad u|^2)).
-    A non-finite entry of grad_u (a singular point, where the gradient is infinite) adds no gradient term.
+    A non-finite entry of grad_u (a singular point, where the gradient is infinite) adds no gradient term;
+    a non-finite entry of u (reference data that does not know that field there) leaves that point and field
+    out, and a field known nowhere gets NaN.
     """
-    e = pred - u
-    finite = torch.isfinite(grad_u)
+    known = torch.isfinite(u)
+    e = torch.where(known, pred - u, 0.0)
+    u = torch.where(known, u, 0.0)
+    finite = torch.isfinite(grad_u) & known[:, None, :]
     ge = torch.where(finite, grad_pred - grad_u, 0.0)
     gu = torch.where(finite, grad_u, 0.0)
     e2 = e.square()
     h1 = e2 + ge.square().sum(1)
+    count = known.sum(0).to(u.dtype)
+    count = torch.where(count > 0, count, torch.nan)
     return {
-        "mse": e2.mean(0),
-        "rel_l2": e2.sum(0).sqrt() / u.square().sum(0).sqrt(),
-        "h1_mse": h1.mean(0),
-        "rel_h1": h1.sum(0).sqrt() / (u.square() + gu.square().sum(1)).sum(0).sqrt(),
+        "mse": e2.sum(0) / count,
+        "rel_l2": e2.sum(0).sqrt() / u.square().sum(0).sqrt() * count / count,
+        "h1_mse": h1.sum(0) / count,
+        "rel_h1": h1.sum(0).sqrt() / (u.square() + gu.square().sum(1)).sum(0).sqrt() * count / count,
     }
 
 
@@ -106,6 +112,8 @@ class ErrorTracker:
         self.grad_u = None
         self.check_points: list[Tensor] = []
         as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64).to(device=device, dtype=dtype)  # noqa: E731
+        if reference_data is None and not problem.has_exact and problem.has_reference_points:
+            reference_data = problem.reference_data()
         if reference_data is not None:
             self.measure = "data"
             self.x, self.u = as_t(reference_data.x), as_t(reference_data.u)
@@ -173,9 +181,10 @@ class ErrorTracker:
         pred, grad = self.predict(model, engine)
         grad_u = self.grad_u if self.grad_u is not None else grad  # no gradient given: H1 parts unused
         per_field = {k: v for k, v in error_metrics(pred, grad, self.u, grad_u).items() if k in self.keys}
-        out = {m: float(v.mean()) for m, v in per_field.items()}
+        out = {m: float(v.nanmean()) for m, v in per_field.items()}
         if len(self.problem.fields) > 1:
             for m, v in per_field.items():
                 for name, val in zip(self.problem.fields, v.tolist()):
-                    out[f"{m}_{name}"] = val
+                    if val == val:  # a field the reference data never gives has no figure
+                        out[f"{m}_{name}"] = val
         return out

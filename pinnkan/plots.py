@@ -167,6 +167,12 @@ def _values(problem, model, tracker, pts: np.ndarray, param, known: bool):
     if tracker.measure == "exact":
         with torch.no_grad():
             return pred, problem.exact(x.double()).double().cpu().numpy(), None
-    if known:  # a computed reference: drawn on its own test points (1-D and 2-D only)
+    if known and problem.dim <= 2:  # a computed reference: drawn on its own test points
         return pred, tracker.u.double().cpu().numpy(), None
+    if known:  # in more dimensions the slices cut through its grid: interpolated there
+        from scipy.interpolate import RegularGridInterpolator
+
+        axes, values = problem.reference()
+        ref = RegularGridInterpolator(axes, values, bounds_error=False, fill_value=np.nan)(pts)
+        return pred, ref.reshape(len(pts), -1), None
     return pred, None, pde_residual(problem, model, x, "autograd").double().cpu().numpy()

@@ -22,6 +22,7 @@ declares them in ``derivatives`` (``("t", "x", "xxx")``).
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,6 +37,7 @@ from pinnkan.conditions import (
     Neumann,
     Operator,
     Periodic,
+    PointSet,
     Robin,
     condition_names,
 )
@@ -57,6 +59,7 @@ __all__ = [
     "Neumann",
     "Operator",
     "Periodic",
+    "PointSet",
     "Polygon",
     "Problem",
     "Robin",
@@ -105,6 +108,8 @@ class Problem:
             except (TypeError, ValueError):
                 raise ValueError(f"problem.{key} = {value!r} is not a {type(default).__name__}") from None
         self.setup()
+        if self.time is None:
+            self.time = time_coordinate(self.domain, self.coords)
         from pinnkan.unknowns import parse_request, specs_for
 
         names, guesses = parse_request(unknowns)
@@ -166,6 +171,26 @@ class Problem:
     def has_reference(self) -> bool:
         """A computed reference solution (:meth:`reference`) exists."""
         return type(self).reference is not Problem.reference
+
+    def reference_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Reference values at scattered points, for a problem whose solution is known only there (a
+        benchmark's table): points (M, D) and values (M, F), NaN where a field is not known. Used to measure
+        errors when there is neither :meth:`exact` nor :meth:`reference`."""
+        raise NotImplementedError
+
+    @property
+    def has_reference_points(self) -> bool:
+        return type(self).reference_points is not Problem.reference_points
+
+    def reference_data(self):
+        """:meth:`reference_points` checked, as :class:`pinnkan.reference_data.ReferenceData`."""
+        from pinnkan.reference_data import reference_from_columns
+
+        x, u = (np.asarray(a, dtype=float) for a in self.reference_points())
+        u = u.reshape(len(x), -1)
+        cols = {c: x[:, i] for i, c in enumerate(self.coords)}
+        cols.update({f: u[:, j] for j, f in enumerate(self.fields) if j < u.shape[1]})
+        return reference_from_columns(self, cols, f"problem {self.name!r}: reference_points()")
 
     # --- derived ---------------------------------------------------------------
     @property
@@ -247,6 +272,16 @@ class Problem:
 
 
 HESSIANS = ("diag", "laplacian")
+# coordinate names taken for time when a problem does not say (``time = ...``) and its domain is no SpaceTime
+TIME_NAMES = ("t", "time")
+
+
+def time_coordinate(domain: Domain, coords: tuple[str, ...]) -> str | None:
+    """The time coordinate a problem leaves unsaid: a SpaceTime's last axis, else a coordinate named t or time."""
+    if isinstance(domain, SpaceTime) and coords:
+        return coords[-1]
+    named = [c for c in coords if c in TIME_NAMES]
+    return named[0] if len(named) == 1 else None
 
 
 def validate(cls: type) -> list[str]:
@@ -270,6 +305,7 @@ def validate(cls: type) -> list[str]:
         needs = [
             n for n, c in zip(condition_names(tuple(cls.conditions or ())), cls.conditions or ())
             if getattr(c, "uses_exact", False) and getattr(c, "value", 0) is None
+            and not isinstance(getattr(c, "at", None), str | os.PathLike)
         ]
         if needs:
             missing.append(f"a value for condition(s) {', '.join(needs)} (or exact(self, x): they default to it)")

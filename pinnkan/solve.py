@@ -150,7 +150,7 @@ def _check_rows(problem: Problem, what: str, value: Any, n: int) -> None:
         raise UserError(f"problem {problem.name!r}: {what} is not finite at {bad} of {n} check points")
 
 
-def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int = 16) -> None:
+def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int = 16, observed: bool = False) -> None:
     """Evaluate the residual and every condition once on a few points with the untrained surrogate, so that
     a problem asking its jet for something it does not hold, returning the wrong shape or non-finite
     values (a forcing or boundary value with a pole, say) fails here, in one line, before any training."""
@@ -185,6 +185,7 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
         _check_rows(problem, what, value, x.shape[0] // coupled)
 
     evaluate("residual", problem.interior(n, seed=0), layout_of("residual", problem.jet_layout), problem.residual)
+    check_equations(problem, model, engine, observed)
     for i, (name, cond) in enumerate(zip(problem.condition_names, problem.conditions)):
         try:
             pts = cond.points(problem, n, seed=0)
@@ -196,6 +197,31 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
             layout_of(f"condition {name!r}", lambda i=i: problem.condition_layout(i)),
             lambda x, jet, c=cond: c.residual(problem, x, jet),
             cond.coupled_points,
+        )
+
+
+def residual_columns(problem: Problem, model: torch.nn.Module, engine: str) -> int:
+    """E, the number of equations the residual returns (columns; 1 for an (N,) residual)."""
+    param = next(model.parameters())
+    x = torch.as_tensor(problem.interior(4, seed=0), dtype=param.dtype, device=param.device)
+    jet = compute_jet(engine, model, x, problem.jet_layout(), problem.coords, problem.fields, False)
+    with estimates(problem, model):
+        r = problem.residual(x, jet)
+    return 1 if r.dim() == 1 else int(r.shape[1])
+
+
+def check_equations(problem: Problem, model: torch.nn.Module, engine: str, observed: bool = False) -> None:
+    """Fewer equations than fields leave a field free: refused (one line) unless data pins the others down
+    (observations, or a PointSet condition: an inverse problem's coefficient field, say)."""
+    from pinnkan.conditions import PointSet
+
+    e, f = residual_columns(problem, model, engine), len(problem.fields)
+    data = observed or problem.has_observations or any(isinstance(c, PointSet) for c in problem.conditions)
+    if e < f and not data:
+        raise UserError(
+            f"problem {problem.name!r}: the residual gives {e} column{'s' * (e != 1)} for {f} fields "
+            f"({', '.join(problem.fields)}); return one column per equation, at least {f} "
+            f"(torch.stack([eq1, eq2, ...], dim=1))"
         )
 
 
@@ -227,7 +253,9 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         raise UserError(str(exc)) from None
     from pinnkan.training import PHASES, TECHNIQUES
 
-    check_problem(problem, model, engine)
+    if problem.has_exact:  # before the conditions, whose values default to it
+        check_exact(problem, torch.as_tensor(problem.test_points(), dtype=torch.float64))
+    check_problem(problem, model, engine, observed=bool(cfg["data"].get("observations")))
     checks = [
         lambda n=name: PHASES[n].check(model, cfg["train"], problem) for name in cfg["train"]["optimizer"].split("+")
     ]
@@ -237,8 +265,6 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
             check()
         except ValueError as exc:
             raise UserError(str(exc)) from None
-    if problem.has_exact:
-        check_exact(problem, torch.as_tensor(problem.test_points(), dtype=torch.float64))
     return model, engine
 
 

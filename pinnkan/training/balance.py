@@ -71,10 +71,10 @@ class GradientBalance(Technique):
             return
         imposed: set[int] = set()
         if cfg.get("model", {}).get("hard_bc"):  # conditions built into the surrogate leave the loss
-            from pinnkan.constraint import hard_faces
+            from pinnkan.constraint import imposed_conditions
 
             try:
-                imposed = set(hard_faces(problem).values())
+                imposed = imposed_conditions(problem)
             except ValueError:  # refused with its own message where the constraint is attached
                 pass
         if len(problem.conditions) == len(imposed):
