@@ -138,7 +138,14 @@ def _extra_commands():
     import importlib
 
     out = []
-    for name in ("pinnkan.bench", "pinnkan.suite", "pinnkan.sweeps.cli", "pinnkan.evaluate", "pinnkan.interpret.cli"):
+    for name in (
+        "pinnkan.check",
+        "pinnkan.bench",
+        "pinnkan.suite",
+        "pinnkan.sweeps.cli",
+        "pinnkan.evaluate",
+        "pinnkan.interpret.cli",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -81,6 +81,12 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "enrich": Key(
             "bool", True, help="add the problem's known singular functions, if it declares any, with trained weights"
         ),
+        "output_scale": Key(
+            "float",
+            None,
+            check=positive,
+            help="a fixed factor on the network's output: the size of the fields (default: the plan's, else 1)",
+        ),
         "hard_bc": Key(
             "bool",
             None,
@@ -120,7 +126,24 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
         "alpha": Key("float", None, check=positive, help="weight of the PDE residual in the loss"),
         "history_size": Key("int", 50, check=positive, help="L-BFGS history"),
         "tolerance": Key("float", 1e-12, check=_non_negative, help="L-BFGS stops when the loss changes less"),
-        "max_time": Key("float", 0.0, check=_non_negative, help="wall-clock budget in seconds (0: none)"),
+        "max_time": Key(
+            "float",
+            None,
+            check=_non_negative,
+            help="training budget in seconds (0: none; default: the plan's 600 where it sets the schedule, else 0)",
+        ),
+        "adaptive": Key(
+            "bool",
+            None,
+            help="budgeted training: rounds of the main phase, each ended by a plateau, growing the model or the "
+            "points where the check-set residual stalls, keeping the best state (default: the plan's)",
+        ),
+        "plan": Key(
+            "str",
+            "auto",
+            ("auto", "off"),
+            help="auto: the planner fills every key nobody set from the problem's declaration; off: fallbacks",
+        ),
         "data_weight": Key("float", 1.0, check=positive, help="weight of the data term (with observations)"),
         "restarts": Key(
             "int",
@@ -191,7 +214,7 @@ def problem_default_keys() -> tuple[str, ...]:
     own [model] settings (``kan_k``, ``chebyshev_degree``)."""
     from pinnkan.surrogates import SURROGATES
 
-    keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"], "model", "hard_bc"]
+    keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"], "model", "hard_bc", "output_scale"]
     for kind, cls in SURROGATES.items():
         keys += [f"{kind}_hidden", f"{kind}_lr", *(f"{kind}_{k}" for k in cls.config_keys if k != "grid")]
     return tuple(keys)
@@ -314,8 +337,11 @@ def check_problem_defaults(problem) -> None:
         raise UserError(f"problem {problem.name!r}: unknown defaults key {bad[0]!r}; known: {', '.join(known)}")
 
 
-def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]]:
-    """Fill every open key from the problem's defaults, the surrogate's and the fallbacks; check consistency.
+def resolve(
+    cfg: dict[str, dict[str, Any]], problem, planned: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Fill every open key from the problem's defaults, the plan's (``planned``, under them), the surrogate's
+    and the fallbacks; check consistency.
 
     Returns a new, fully spelled-out configuration.
     """
@@ -323,7 +349,7 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
 
     check_problem_defaults(problem)
     cfg = copy.deepcopy(cfg)
-    pd = dict(problem.defaults)
+    pd = {**(planned or {}), **problem.defaults}
     model, data, train = cfg["model"], cfg["data"], cfg["train"]
     if model["kind"] is None:  # the problem's surrogate, where it names one (it measured best there)
         model["kind"] = _coerce("problem default model", BASE_SCHEMA["model"]["kind"], pd.get("model", DEFAULT_MODEL))
@@ -331,6 +357,8 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
     surrogate = surrogate_class(kind)
     if model.get("hard_bc") is None:
         model["hard_bc"] = bool(pd.get("hard_bc", False))
+    if model.get("output_scale") is None:
+        model["output_scale"] = float(pd.get("output_scale", 1.0))
     d, f = len(problem.coords), len(problem.fields)
 
     for key in ("n_interior", "n_boundary"):
@@ -395,6 +423,10 @@ def resolve(cfg: dict[str, dict[str, Any]], problem) -> dict[str, dict[str, Any]
         train["adam_steps"] = int(pd.get("adam_steps", 200)) if "+" in opt else 0
     if train["lr"] is None:
         train["lr"] = float(pd.get(f"{kind}_lr", pd.get("lr", surrogate.default_lr)))
+    if train["adaptive"] is None:
+        train["adaptive"] = bool(pd.get("adaptive", False))
+    if train["max_time"] is None:
+        train["max_time"] = float(pd.get("max_time", 0.0))
     return cfg
 
 

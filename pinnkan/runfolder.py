@@ -83,6 +83,8 @@ def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, A
         "divergence_retries": retries,
         "restarts": solution.restarts,
         "unknowns": unknowns_report(solution),
+        "adaptive": solution.reports.get("adaptive"),
+        "plan": cfg.get("plan"),
         "out": cfg["run"]["out"],
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -187,6 +189,8 @@ def solve_config(cfg: dict[str, dict[str, Any]], echo: bool = True) -> dict[str,
             f"({model.n_params} params, {engine} derivatives, {resolved['run']['dtype']}) -> {out}",
             file=sys.stderr,
         )
+        for line in plan_lines(resolved):
+            print(f"  plan: {line}", file=sys.stderr)
     # the model by name: train() may scout restarts (pinnkan.restarts) before building the one it trains
     return _train_into(run_dir, resolved, lambda cbs: train(problem, resolved["model"]["kind"], resolved, cbs), echo)
 
@@ -239,11 +243,29 @@ def load_run(path: str | Path) -> tuple[Any, Any, dict[str, dict[str, Any]]]:
     return problem, model, cfg
 
 
+def plan_lines(cfg: dict[str, Any]) -> list[str]:
+    """The plan's decisions, one line each (``key = value  (reason)``); [] without a plan."""
+    from pinnkan.planning import Decision, Plan
+
+    plan = cfg.get("plan")
+    if not plan:
+        return []
+    decisions = [Decision(d["key"], d["value"], d["reason"], d["source"]) for d in plan["decisions"]]
+    return Plan(None, decisions=decisions).lines()
+
+
 def summary_line(m: dict[str, Any], out: str) -> str:
     grid = f" G={m['grid']}" if m.get("grid") else ""
     shown = ("mse", "rel_l2", "rel_h1", "residual_mean", "residual_max", "bc_max")
     figures = "".join(f"{k} {m[k]:.3e}, " for k in shown if isinstance(m.get(k), float))
+    adaptive = m.get("adaptive") or {}
+    how = ""
+    if adaptive:
+        rel = adaptive.get("relative_residual")
+        how = f" ({adaptive['outcome']}"
+        how += f"; check residual {rel:.1e} of its scale" if isinstance(rel, float) else ""
+        how += "; NOT TRUSTWORTHY: the residual stayed large)" if not adaptive.get("trusted", True) else ")"
     return (
         f"{m['problem']} {m['model']} {json.dumps(m['width']).replace(' ', '')}{grid}: {m['params']} params, "
-        f"{figures}{m['wall_s']:.1f} s training, status {m['status']} -> {out}"
+        f"{figures}{m['wall_s']:.1f} s training, status {m['status']}{how} -> {out}"
     )

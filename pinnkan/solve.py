@@ -85,8 +85,18 @@ def configure(
         set_key(cfg, "model.kind", model)
     if not str(cfg["problem"]["name"]).endswith(".py"):  # a problem file keeps its path, to be found again
         cfg["problem"]["name"] = problem.name
-    cfg = resolve(cfg, problem)
+    plan = None
+    if cfg["train"]["plan"] == "auto":
+        from pinnkan.planning import make_plan
+
+        try:
+            plan = make_plan(problem, cfg)
+        except JetError as exc:
+            raise UserError(f"problem {problem.name!r}: residual: {exc}") from None
+    cfg = resolve(cfg, problem, plan.settings if plan is not None else None)
     cfg["problem"].update(problem.param_values())
+    if plan is not None:
+        cfg["plan"] = plan.as_dict()
     return cfg
 
 
@@ -117,6 +127,12 @@ class Solution:
     signal: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended training
     restarts: dict[str, Any] | None = None  # the starts tried and their losses (pinnkan.restarts.scout)
     term_names: tuple[str, ...] = ()  # the loss terms of the history (pinnkan.training.term_names)
+    reports: dict[str, Any] = field(default_factory=dict)  # what callbacks with a report did (budgeted training)
+
+    @property
+    def plan(self) -> dict[str, Any] | None:
+        """The planner's decisions and the signals they came from (``config["plan"]``), or None."""
+        return self.config.get("plan")
 
     @property
     def unknowns(self) -> dict[str, float]:
@@ -185,7 +201,6 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
         _check_rows(problem, what, value, x.shape[0] // coupled)
 
     evaluate("residual", problem.interior(n, seed=0), layout_of("residual", problem.jet_layout), problem.residual)
-    check_equations(problem, model, engine, observed)
     for i, (name, cond) in enumerate(zip(problem.condition_names, problem.conditions)):
         try:
             pts = cond.points(problem, n, seed=0)
@@ -198,6 +213,7 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
             lambda x, jet, c=cond: c.residual(problem, x, jet),
             cond.coupled_points,
         )
+    check_equations(problem, model, engine, observed)
 
 
 def residual_columns(problem: Problem, model: torch.nn.Module, engine: str) -> int:
@@ -210,13 +226,18 @@ def residual_columns(problem: Problem, model: torch.nn.Module, engine: str) -> i
     return 1 if r.dim() == 1 else int(r.shape[1])
 
 
+# a PointSet of fewer points is a gauge (p(0, 0) = 0), not data that could stand in for an equation
+DATA_POINTS = 10
+
+
 def check_equations(problem: Problem, model: torch.nn.Module, engine: str, observed: bool = False) -> None:
     """Fewer equations than fields leave a field free: refused (one line) unless data pins the others down
-    (observations, or a PointSet condition: an inverse problem's coefficient field, say)."""
+    (observations, or a PointSet of at least DATA_POINTS points: an inverse problem's coefficient field)."""
     from pinnkan.conditions import PointSet
 
     e, f = residual_columns(problem, model, engine), len(problem.fields)
-    data = observed or problem.has_observations or any(isinstance(c, PointSet) for c in problem.conditions)
+    sets = [c for c in problem.conditions if isinstance(c, PointSet)]
+    data = observed or problem.has_observations or any(len(c.points(problem, 1, 0)) >= DATA_POINTS for c in sets)
     if e < f and not data:
         raise UserError(
             f"problem {problem.name!r}: the residual gives {e} column{'s' * (e != 1)} for {f} fields "
@@ -244,6 +265,10 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         model.unknowns = UnknownParameters(problem.unknown_specs)
     if problem.enrichment and m.get("enrich", True) and getattr(model, "enrichment", None) is None:
         model.enrichment = Enrichment(problem.enrichment, len(problem.fields))
+    if m.get("output_scale", 1.0) != 1.0 and getattr(model, "output_scale", None) is None:
+        from pinnkan.surrogates.base import OutputScale
+
+        model.output_scale = OutputScale([m["output_scale"]] * len(problem.fields))
     if m.get("hard_bc") and getattr(model, "constraint", None) is None:
         attach_constraint(problem, model)
     model = model.to(dtype=TORCH_DTYPES[r["dtype"]], device=r["device"])
@@ -363,6 +388,9 @@ def train(
     data = data_term(problem, cfg, dtype, device)
     outcome = Trainer(problem, model, cfg, tracker, engine, points, callbacks, data).run(checkpoint, lr_scale)
     final = outcome.history[-1] if outcome.history else tracker(model, engine)
+    if outcome.model is not None:  # budgeted training kept an earlier, better state
+        model = outcome.model
+        final = tracker(model, engine)
     if outcome.status == "diverged":  # the last row holds the blown-up step; the model is its last good state
         final = tracker(model, engine)
     errors = error_figures(final)
@@ -381,4 +409,5 @@ def train(
         outcome.signal,
         scouting,
         term_names(problem, data is not None),
+        outcome.reports,
     )

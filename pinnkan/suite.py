@@ -13,7 +13,7 @@ from pinnkan.config import defaults, set_key
 from pinnkan.errors import UserError
 from pinnkan.output import write_csv, write_text
 
-COLUMNS = ("problem", "surrogate", "seed", "params", "mse", "rel_l2", "rel_h1", "wall_s", "status")
+COLUMNS = ("problem", "surrogate", "seed", "params", "mse", "rel_l2", "rel_h1", "wall_s", "status", "outcome")
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -23,6 +23,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mine = [r for r in rows if r["problem"] == name]
         done = [r for r in mine if isinstance(r["rel_l2"], float)]
         row = {"problem": name, "surrogate": mine[0]["surrogate"], "seeds": len(mine), "params": mine[0]["params"]}
+        row["outcome"] = ", ".join(dict.fromkeys(str(r.get("outcome", "")) for r in mine if r.get("outcome")))
         if done:
             row.update({k: float(statistics.median(r[k] for r in done)) for k in ("mse", "rel_l2", "rel_h1", "wall_s")})
             row["rel_l2_range"] = (min(r["rel_l2"] for r in done), max(r["rel_l2"] for r in done))
@@ -41,8 +42,8 @@ def markdown(rows: list[dict[str, Any]], stamp: str, command: str) -> str:
         lines.append("Medians over the seeds; rel_l2 range [min, max] beside the median.")
     lines += [
         "",
-        "| problem | surrogate | params | mse | rel_l2 | rel_h1 | wall s | status |",
-        "|---|---|---|---|---|---|---|---|",
+        "| problem | surrogate | params | mse | rel_l2 | rel_h1 | wall s | status | outcome |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
 
     def fmt(v):
@@ -56,25 +57,56 @@ def markdown(rows: list[dict[str, Any]], stamp: str, command: str) -> str:
         wall = f"{r['wall_s']:.1f}" if isinstance(r.get("wall_s"), float) else ""
         lines.append(
             f"| {r['problem']} | {r['surrogate']} | {r['params']} | {fmt(r.get('mse', ''))} | {rel} | "
-            f"{fmt(r.get('rel_h1', ''))} | {wall} | {r['status']} |"
+            f"{fmt(r.get('rel_h1', ''))} | {wall} | {r['status']} | {r.get('outcome', '')} |"
         )
     return "\n".join(lines) + "\n"
 
 
+def _row(name: str, m: dict[str, Any]) -> dict[str, Any]:
+    adaptive = m.get("adaptive") or {}
+    outcome = adaptive.get("outcome", "")
+    if adaptive and not adaptive.get("trusted", True):
+        outcome += " (untrusted)"
+    return {
+        "problem": name,
+        "surrogate": f"{m['model']} {m['width']}" + (f" G={m['grid']}" if m.get("grid") else ""),
+        "seed": m["seed"],
+        "params": m["params"],
+        **{k: m.get(k, "") for k in ("mse", "rel_l2", "rel_h1", "wall_s", "status")},
+        "outcome": outcome,
+    }
+
+
 def run_suite(
-    problems: list[str], model: str | None, out: Path, sets: list[str], echo: bool = True, seeds: int = 1
+    problems: list[str],
+    model: str | None,
+    out: Path,
+    sets: list[str],
+    echo: bool = True,
+    seeds: int = 1,
+    keep: bool = False,
 ) -> list[dict]:
     """Every problem on its defaults (``model`` None: each problem's own surrogate), with seeds 0..seeds-1
-    (each run in runs/<problem>[/seed<k>])."""
+    (each run in runs/<problem>[/seed<k>]). A problem is a registered name or a problem file's path (its row
+    and run folder take the file's stem). ``keep``: a run whose folder is already complete is read, not
+    run again."""
+    import json
+
     from pinnkan.runfolder import solve_config, summary_line
 
     rows = []
-    for name in problems:
+    for problem in problems:
+        name = Path(problem).stem if problem.endswith(".py") else problem
         for seed in range(seeds):
             cfg = defaults()
-            cfg["problem"]["name"] = name
+            cfg["problem"]["name"] = problem
             cfg["model"]["kind"] = model
             cfg["run"]["out"] = str(out / "runs" / name / (f"seed{seed}" if seeds > 1 else ""))
+            done = Path(cfg["run"]["out"]) / "metrics.json"
+            if keep and done.is_file():
+                rows.append(_row(name, json.loads(done.read_text())))
+                write_csv(out / "results.csv", rows, COLUMNS)
+                continue
             cfg["run"]["progress"] = False
             for item in sets:
                 key, _, value = item.partition("=")
@@ -83,21 +115,14 @@ def run_suite(
                 cfg["run"]["seed"] = seed
             try:
                 m = solve_config(cfg, echo=False)
-                row = {
-                    "problem": name,
-                    "surrogate": f"{m['model']} {m['width']}" + (f" G={m['grid']}" if m.get("grid") else ""),
-                    "seed": m["seed"],
-                    "params": m["params"],
-                    **{k: m[k] for k in ("mse", "rel_l2", "rel_h1", "wall_s", "status")},
-                }
+                row = _row(name, m)
                 if echo:
                     print(summary_line(m, cfg["run"]["out"]), file=sys.stderr)
-            except UserError:
-                raise
-            except Exception as exc:  # one failing run does not stop the table
+            except Exception as exc:  # one failing or refused run does not stop the table
                 row = dict.fromkeys(COLUMNS, "")
                 row.update(problem=name, surrogate=model or "default", seed=cfg["run"]["seed"])
-                row["status"] = f"failed: {type(exc).__name__}: {exc}"
+                what = "refused" if isinstance(exc, UserError) else f"failed: {type(exc).__name__}"
+                row["status"] = f"{what}: {exc}"
                 if echo:
                     print(f"{name}: {row['status']}", file=sys.stderr)
             rows.append(row)
@@ -105,14 +130,33 @@ def run_suite(
     return rows
 
 
+def problem_files(folder: str) -> list[str]:
+    """The problem files (``*.py``, sorted) of a folder; a UserError when there are none."""
+    d = Path(folder)
+    if not d.is_dir():
+        raise UserError(f"--dir {folder!r} is not a folder")
+    files = sorted(str(p) for p in d.glob("*.py") if not p.name.startswith("_"))
+    if not files:
+        raise UserError(f"--dir {folder!r} holds no problem files (*.py)")
+    return files
+
+
 def cmd_suite(args: argparse.Namespace) -> int:
     from pinnkan.registry import builtin_problems
 
-    known = list(builtin_problems())
-    problems = args.problems.split(",") if args.problems else known
-    for p in problems:
-        if p not in known:
-            raise UserError(f"unknown problem {p!r}; known: {', '.join(known)}")
+    if args.dir:
+        known = problem_files(args.dir)
+        by_stem = {Path(f).stem: f for f in known}
+        problems = [by_stem.get(p, p) for p in args.problems.split(",")] if args.problems else known
+        for p in problems:
+            if p not in known:
+                raise UserError(f"no problem file {p!r} in {args.dir!r}; it has {', '.join(by_stem)}")
+    else:
+        known = list(builtin_problems())
+        problems = args.problems.split(",") if args.problems else known
+        for p in problems:
+            if p not in known:
+                raise UserError(f"unknown problem {p!r}; known: {', '.join(known)}")
     out = Path(args.out or f"runs/suite-{args.model or 'defaults'}-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +164,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
         raise UserError(f"--out {str(out)!r} cannot be written: {exc.strerror}") from None
     if args.seeds < 1:
         raise UserError("--seeds must be at least 1")
-    rows = run_suite(problems, args.model, out, args.set, seeds=args.seeds)
+    rows = run_suite(problems, args.model, out, args.set, seeds=args.seeds, keep=args.keep)
     command = "pinnkan suite" + "".join(f" {a}" for a in sys.argv[2:])
     write_text(out / "results.md", markdown(rows, time.strftime("%Y-%m-%d"), command))
     print(f"wrote {out / 'results.md'} and {out / 'results.csv'}", file=sys.stderr)
@@ -134,6 +178,8 @@ def register(sub) -> None:
         description="Run every registered problem with its default configuration.",
     )
     p.add_argument("--problems", help="comma-separated subset (default: all)")
+    p.add_argument("--dir", help="a folder of problem files (*.py) to run instead of the registered problems")
+    p.add_argument("--keep", action="store_true", help="read the runs already complete in --out instead of rerunning")
     from pinnkan.surrogates import SURROGATES
 
     p.add_argument(

@@ -22,6 +22,9 @@ class Advection(Problem):
     conditions = (Initial(), Periodic(coord="x"))
     params = {"beta": 10.0}
     defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_k": 3,
         "n_interior": 10000,
         "n_boundary": 400,
         "n_initial": 400,

@@ -72,6 +72,7 @@ class AllenCahn(Problem):
     # stalled at rel_l2 2.2e-2 (median of seeds 0-2) with adam+lm
     # (`pinnkan suite --problems allen_cahn --seeds 3`; the B-spline figure: add `--model kan --set train.steps=30`)
     defaults = {
+        "hard_bc": False,
         "model": "chebyshev",
         "n_interior": 10000,
         "n_boundary": 400,

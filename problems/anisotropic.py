@@ -26,7 +26,17 @@ class Anisotropic(Problem):
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
     params = {"c": 1.0}
-    defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
+    defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_hidden": [10],
+        "kan_k": 3,
+        "n_interior": 10000,
+        "n_boundary": 800,
+        "alpha": 0.01,
+        "optimizer": "adam+lm",
+        "steps": 30,
+    }
 
     def setup(self) -> None:
         if not abs(self.c) < 2:

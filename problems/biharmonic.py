@@ -29,6 +29,8 @@ class Biharmonic(Problem):
     conditions = (Dirichlet(), Neumann())
     SCALE = 8 * PI**4
     defaults = {
+        "model": "kan",
+        "hard_bc": False,
         "n_interior": 4000,
         "n_boundary": 400,
         "alpha": 1.0,

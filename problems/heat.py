@@ -29,6 +29,8 @@ class Heat(Problem):
     # adam+lm 30 per grid: 1.9e-7 (median of seeds 0-2), with the boundary and initial data imposed
     # (hard_bc) 3.0e-9 (`pinnkan suite --problems heat --seeds 3 [--set model.hard_bc=false]`)
     defaults = {
+        "model": "kan",
+        "kan_k": 3,
         "hard_bc": True,
         "n_interior": 10000,
         "n_boundary": 400,

@@ -83,6 +83,7 @@ class KdV(Problem):
     # rel_l2 5.3e-3 in 145 s, the MLP [2,32,32,32,1] with 150 1.4e-2 in 232 s, the B-spline KAN [2,10,10,1]
     # 0.54 (it cannot follow the solitons on its grid: 0.24 on t in [0.25, 0.5] alone, G = 40 included)
     defaults = {
+        "hard_bc": False,
         "model": "chebyshev",
         "n_interior": 5000,
         "n_boundary": 400,

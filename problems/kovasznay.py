@@ -24,6 +24,8 @@ class Kovasznay(Problem):
     conditions = (Dirichlet(),)
     params = {"re": 20.0}
     defaults = {
+        "model": "kan",
+        "kan_k": 3,
         # the boundary values of u, v, p imposed (hard_bc): 1.7e-6 against 4.3e-5 (median of seeds 0-2;
         # `pinnkan suite --problems kovasznay --seeds 3 [--set model.hard_bc=false]`)
         "hard_bc": True,

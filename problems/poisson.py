@@ -21,7 +21,17 @@ class Poisson(Problem):
     coords = ("x", "y")
     domain = Box((-1.0, -1.0), (1.0, 1.0))
     conditions = (Dirichlet(),)
-    defaults = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
+    defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_hidden": [10],
+        "kan_k": 3,
+        "n_interior": 10000,
+        "n_boundary": 800,
+        "alpha": 0.01,
+        "optimizer": "adam+lm",
+        "steps": 30,
+    }
 
     def forcing(self, x: Tensor) -> Tensor:
         """f (N,) = -pi^2 (1 + 4y^2) sin(pi x) sin(pi y^2) + 2 pi sin(pi x) cos(pi y^2)."""
@@ -49,6 +59,9 @@ class PoissonSinSin(Problem):
     # seeds 0-2), quintic ones to G = 40 reach 4.7e-8 (`pinnkan suite --problems poisson_sinsin --seeds 3`);
     # cubic ones to G = 80 gave 2.5e-6 (seed 0: `pinnkan solve poisson_sinsin --k 3 --grids 5,10,20,40,80`)
     defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_hidden": [10],
         "n_interior": 10000,
         "n_boundary": 800,
         "alpha": 0.01,
@@ -80,6 +93,8 @@ class Poisson1D(Problem):
     # `pinnkan solve poisson1d --k 3 --grids 200,400,800,1600 --n-interior 16000`). Measured with
     # `pinnkan suite --problems poisson1d --seeds 3`.
     defaults = {
+        "model": "kan",
+        "hard_bc": False,
         "n_interior": 4000,
         "n_boundary": 2,
         "alpha": 1e-6,
@@ -112,6 +127,9 @@ class PoissonND(Problem):
     conditions = (Dirichlet(),)
     params = {"d": 5}
     defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_k": 3,
         "n_interior": 10000,
         "n_boundary": 2000,
         "alpha": 0.1,

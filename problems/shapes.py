@@ -66,7 +66,17 @@ class PoissonDisk(Problem):
     coords = ("x", "y")
     domain = Disk((0.0, 0.0), 1.0, name="circle")
     conditions = (Dirichlet(),)
-    defaults = {"n_interior": 4000, "n_boundary": 800, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
+    defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_hidden": [10],
+        "kan_k": 3,
+        "n_interior": 4000,
+        "n_boundary": 800,
+        "alpha": 0.01,
+        "optimizer": "adam+lm",
+        "steps": 30,
+    }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
         return jet.lap() + (PI**2 - 1) * torch.exp(x[:, 0]) * torch.sin(PI * x[:, 1])
@@ -89,6 +99,9 @@ class PoissonLShape(Problem):
     # with the corner functions: [2,10,10,1] rel_l2 3.0e-4 (median of 3 seeds, 152 s), [2,10,1] 7.3e-4 (28 s);
     # without them 5.0e-3 and 1.5e-2 (8.5e-3 for [2,10,10,1] with train.resample=rad)
     defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_k": 3,
         "n_interior": 4000,
         "n_boundary": 800,
         "alpha": 0.01,
@@ -134,7 +147,17 @@ class LaplaceMixed(Problem):
             where=lambda x: (x[:, 1] < 0) & (x[:, 0] >= 0),
         ),
     )
-    defaults = {"n_interior": 4000, "n_boundary": 400, "alpha": 0.01, "optimizer": "adam+lm", "steps": 30}
+    defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_hidden": [10],
+        "kan_k": 3,
+        "n_interior": 4000,
+        "n_boundary": 400,
+        "alpha": 0.01,
+        "optimizer": "adam+lm",
+        "steps": 30,
+    }
 
     def residual(self, x: Tensor, jet: Jet) -> Tensor:
         return jet.lap()
@@ -162,6 +185,10 @@ class HeatHole(Problem):
     domain = SpaceTime(Box((0.0, 0.0), (1.0, 1.0)) - Disk((0.5, 0.5), 0.2, name="hole"), (0.0, 1.0))
     conditions = (Dirichlet(faces=("space",)), Initial())
     defaults = {
+        "model": "kan",
+        "hard_bc": False,
+        "kan_hidden": [10],
+        "kan_k": 3,
         "n_interior": 4000,
         "n_boundary": 800,
         "n_initial": 400,

@@ -227,3 +227,71 @@ def test_lm_with_a_residual_torch_func_cannot_batch_is_one_line(tmp_path, capsys
     assert not (tmp_path / "o").exists()
     code, _, err = run([*argv, "--optimizer", "adam+lbfgs"], capsys)  # the other optimizers take it
     assert code == 0, err
+
+
+FLOW = """
+import torch
+from pinnkan import Box, Dirichlet, Initial, PointSet, Problem
+
+class Flow(Problem):
+    name = "flow2"
+    description = "two fields in space and time"
+    coords = ("x", "t")
+    fields = ("u", "v")
+    domain = Box((0.0, 0.0), (1.0, 1.0))
+    conditions = (Dirichlet(faces="x-", fields=("u", "v")), Initial(fields="u"), PointSet(at=[(0.5, 0.5)], fields="v"))
+
+    def residual(self, x, jet):
+        t = self.coords[1]  # so that renaming the coordinate is one edit
+        return torch.stack([jet["u"].d(t) - jet["u"].dd("x"), jet["v"].d(t) - jet["v"].dd("x")], 1)
+
+    def exact(self, x):
+        return torch.stack([torch.exp(-x[:, 1]) * torch.cos(x[:, 0]), x[:, 0] + x[:, 1] * 0], 1)
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (  # fewer equations than fields, nothing else to pin v down
+            'return torch.stack([jet["u"].d(t) - jet["u"].dd("x"), jet["v"].d(t) - jet["v"].dd("x")], 1)',
+            'return jet["u"].d(t) - jet["u"].dd("x")',
+            "the residual gives 1 column for 2 fields (u, v)",
+        ),
+        (  # an exact solution with a column too many
+            "x[:, 0] + x[:, 1] * 0], 1)",
+            "x[:, 0], x[:, 1]], 1)",
+            "exact(x) must return shape (N, 2)",
+        ),
+        ('fields=("u", "v"))', 'fields=("u", "w"))', "no field 'w'; the problem's fields are u, v"),
+        (  # a value with the wrong number of columns for the fields it sets
+            'Dirichlet(faces="x-", fields=("u", "v"))',
+            'Dirichlet(faces="x-", fields=("u", "v"), value=lambda p, x: torch.zeros(len(x), 3))',
+            "expected",
+        ),
+        (  # time not declared and no coordinate named t: the line to add
+            'coords = ("x", "t")',
+            'coords = ("x", "tau")',
+            'add `time = "<name>"` to the problem class',
+        ),
+        ('faces="x-"', 'faces="x+-"', "no boundary part 'x+-'"),
+        ("at=[(0.5, 0.5)]", "at=[(0.5, 1.5)]", "lie outside the problem's domain"),
+    ],
+)
+def test_multi_field_file_mistakes_are_one_line(tmp_path, capsys, old, new, message):
+    assert old in FLOW
+    f = tmp_path / "bad.py"
+    f.write_text(FLOW.replace(old, new))
+    code, _, err = run(["solve", str(f), *TINY, "--model", "kan", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_multi_field_file_as_written_trains(tmp_path, capsys):
+    f = tmp_path / "flow.py"
+    f.write_text(FLOW)
+    code, _, err = run(["solve", str(f), *TINY, "--model", "kan", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["status"] == "ok" and "rel_l2_v" in m

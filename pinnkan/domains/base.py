@@ -170,13 +170,20 @@ class Domain(ABC):
             draw = min(2 * draw, MAX_DRAW)
 
     def select_parts(self, coords: Sequence[str], spec: Sequence[str]) -> tuple[str, ...]:
-        """The part names a spec selects (empty spec or "all": every part); a ValueError for an unknown name."""
+        """The part names a spec selects (empty spec or "all": every part); a ValueError for an unknown name.
+
+        A name that selects several parts ("all", a shape's name) keeps those with something left on the
+        boundary (a subtracted step's face on the outer wall has nothing); a part named exactly is kept as is.
+        """
         known = self.parts(coords)
         out: list[str] = []
         for entry in spec or ("all",):
             hits = known if entry == "all" else [p for p in known if p == entry or p.startswith(entry + ".")]
             if not hits:
                 raise ValueError(f"no boundary part {entry!r}; this domain has {', '.join(known)} (or 'all')")
+            if hits != [entry] and self.dim > 1:
+                left = [p for p in hits if self.part_measure(coords, p) > 0]
+                hits = left or hits
             out += [p for p in hits if p not in out]
         return tuple(out)
 

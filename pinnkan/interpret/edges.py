@@ -31,6 +31,11 @@ def require_kan(model: Surrogate, what: str) -> KAN:
             f"{what} needs a plain B-spline KAN; this run's model imposes the boundary data, u = g + d N "
             "(solve it with --set model.hard_bc=false)"
         )
+    if getattr(model, "output_scale", None) is not None:
+        raise UserError(
+            f"{what} needs a plain B-spline KAN; this run's model scales its output by a fixed factor "
+            "(solve it with --set model.output_scale=1)"
+        )
     return model
 
 

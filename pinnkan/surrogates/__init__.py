@@ -94,6 +94,9 @@ def surrogate_blob(model: Surrogate) -> dict[str, Any]:
     constraint = getattr(model, "constraint", None)
     if constraint is not None:  # hard Dirichlet data (pinnkan.constraint): rebuilt from the problem on loading
         blob["hard_bc"] = constraint.spec()
+    scale = getattr(model, "output_scale", None)
+    if scale is not None:  # fixed output factors (model.output_scale)
+        blob["output_scale"] = scale.spec()
     return blob
 
 
@@ -122,6 +125,10 @@ def surrogate_from_blob(blob: dict[str, Any], problem: Any = None) -> Surrogate:
         from pinnkan.enrichment import from_spec as enrichment_from_spec
 
         model.enrichment = enrichment_from_spec(blob["enrichment"]).to(dtype)
+    if blob.get("output_scale"):
+        from pinnkan.surrogates.base import OutputScale
+
+        model.output_scale = OutputScale(blob["output_scale"]).to(dtype)
     model.load_state_dict(blob["state_dict"])
     if blob.get("hard_bc"):
         from pinnkan.constraint import HardDirichlet

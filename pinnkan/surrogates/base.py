@@ -13,6 +13,21 @@ from pinnkan.jet import Rows
 from pinnkan.layout import Layout, as_layout
 
 
+class OutputScale(nn.Module):
+    """Multiplies the network's output (..., F) by fixed per-field factors ``scale`` (F,): a problem whose fields
+    are of size 1e3 trains a network of outputs of size 1 (``model.output_scale``, the plan's from the data)."""
+
+    def __init__(self, scale) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.get_default_dtype()).reshape(-1))
+
+    def forward(self, y: Tensor) -> Tensor:
+        return y * self.scale.to(y.dtype)
+
+    def spec(self) -> list[float]:
+        return [float(v) for v in self.scale]
+
+
 class Surrogate(nn.Module):
     """A network from the box domain (N, D) to the fields (N, F).
 
@@ -83,6 +98,8 @@ class Surrogate(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x (N, D) -> (N, F)."""
         y = self.body(x * self.in_scale + self.in_shift)
+        scale = self._modules.get("output_scale")  # the fields' size, so the network works at order one
+        y = y if scale is None else scale(y)
         enrichment = self._modules.get("enrichment")
         y = y if enrichment is None else y + enrichment(x)
         constraint = self._modules.get("constraint")  # hard Dirichlet data, u = g + d N (pinnkan.constraint)
@@ -96,6 +113,8 @@ class Surrogate(nn.Module):
         """
         layout = as_layout(layout, x.shape[1], laplacian)
         rows = self.jet_rows(x, layout)
+        scale = self._modules.get("output_scale")
+        rows = rows if scale is None else rows.like(scale(rows.rows))
         enrichment = self._modules.get("enrichment")  # known singular functions (pinnkan.enrichment)
         rows = rows if enrichment is None else rows.like(rows.rows + enrichment.rows(x, layout))
         constraint = self._modules.get("constraint")  # hard Dirichlet data, u = g + d N (pinnkan.constraint)
@@ -104,6 +123,17 @@ class Surrogate(nn.Module):
     def jet_rows(self, x: Tensor, layout: Layout) -> Rows:
         """The network's own rows (N, S, F) at x (N, D); surrogates with a fused whole-network jet override it."""
         return self.body_jet(Rows.of_input(x, layout, self.in_scale, self.in_shift))
+
+    def grow(self, x: Tensor) -> str | None:
+        """Grow the network in place without changing the function it computes (more grid intervals, a higher
+        degree, wider layers), fitting what needs fitting on the points x (N, D); returns what grew
+        ("grid 10 -> 20"), or None (nothing changed) when it cannot grow. Budgeted training
+        (:mod:`pinnkan.training.adaptive`) calls it when the check-set residual stops falling."""
+        return None
+
+    def grown_params(self) -> int | None:
+        """The trainable parameters after the next :meth:`grow`, or None when it cannot grow."""
+        return None
 
     def check_layout(self, layout: Layout) -> None:
         """Raise ValueError (one line) if this surrogate cannot represent the partials of ``layout``

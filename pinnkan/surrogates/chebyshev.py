@@ -187,5 +187,22 @@ class ChebyshevKAN(Surrogate):
                 "only (no mixed or higher partials): use --set model.norm=none"
             )
 
+    # degrees added by one grow(): T_{n+1}, T_{n+2} with zero coefficients leave every edge as it was
+    growth_step = 2
+
+    def grow(self, x: Tensor) -> str | None:
+        old = self.degree
+        with torch.no_grad():
+            for layer in self.layers:
+                pad = layer.coef.new_zeros(*layer.coef.shape[:2], self.growth_step)
+                layer.coef = nn.Parameter(torch.cat([layer.coef.detach(), pad], dim=2))
+                layer.degree = old + self.growth_step
+        self.degree = old + self.growth_step
+        return f"degree {old} -> {self.degree}"
+
+    def grown_params(self) -> int | None:
+        per_degree = sum(a * b for a, b in zip(self.widths[:-1], self.widths[1:]))
+        return self.n_params + self.growth_step * per_degree
+
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "width": self.widths, "degree": self.degree, "norm": self.norm}

@@ -335,5 +335,15 @@ class KAN(Surrogate):
                 layer.update_grid(z, eps=1.0, margin=0.05)
             layer.extend_grid(grid, z)
 
+    def grow(self, x: Tensor) -> str | None:
+        """Grid extension to twice the intervals (the coarse spline refitted by least squares)."""
+        old = self.grid
+        self.extend_grid(2 * old, x)
+        return f"grid {old} -> {self.grid}"
+
+    def grown_params(self) -> int | None:
+        per_interval = sum(a * b for a, b in zip(self.widths[:-1], self.widths[1:]))
+        return self.n_params + self.grid * per_interval
+
     def spec(self) -> dict[str, Any]:
         return {"kind": self.kind, "width": self.widths, "grid": self.grid, "k": self.k, "basis": self.basis}

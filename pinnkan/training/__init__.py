@@ -16,6 +16,7 @@ from __future__ import annotations
 from pinnkan.training.adam import Adam
 from pinnkan.training.attention import ResidualAttention
 from pinnkan.training.balance import GradientBalance
+from pinnkan.training.budget import BudgetedTraining
 from pinnkan.training.callback import Callback
 from pinnkan.training.causal import CausalWeights
 from pinnkan.training.grid import GridExtension
@@ -38,6 +39,7 @@ TECHNIQUES: dict[str, type[Technique]] = {
     "rba": ResidualAttention,
     "causal": CausalWeights,
     "balance": GradientBalance,
+    "adaptive": BudgetedTraining,
 }
 
 
@@ -53,6 +55,7 @@ __all__ = [
     "LOSS_TERMS",
     "PHASES",
     "Adam",
+    "BudgetedTraining",
     "CausalWeights",
     "GradientBalance",
     "ResidualAttention",

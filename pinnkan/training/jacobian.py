@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import torch
 from torch import Tensor
-from torch.func import jacrev, vmap
+from torch.func import jacrev, vjp, vmap
 
 from pinnkan.constraint import given_rows
 from pinnkan.training.loss import PINNLoss
@@ -108,30 +108,130 @@ def row_scale(loss: PINNLoss, key: str, weight: float, entries: int | None, grou
     return out
 
 
+def _split_terms(loss: PINNLoss) -> dict[str, tuple]:
+    """Per PDE or condition term: (its layout, residual(x, jet) -> (m, k), points per entry g)."""
+    p = loss.problem
+    out = {"pde": (p.jet_layout(), lambda x, jet: p.residual(x, jet), 1)}
+    for i, (name, cond) in enumerate(zip(p.condition_names, p.conditions)):
+        out[name] = (p.condition_layout(i), lambda x, jet, c=cond: c.residual(p, x, jet), cond.coupled_points)
+    return out
+
+
+def _split_rows(loss: PINNLoss, key: str, flat: tuple[Tensor, ...], names: list[str], params, chunk: int):
+    """(values (m k,), rows (m k, P)) of one term whose residual cannot run inside ``vmap`` (it takes autograd
+    derivatives of its own, of a forcing made from an exact solution, say).
+
+    The chain rule through the jet: r depends on the parameters through the surrogate's rows R (n, S, F) at
+    its points (and, for an inverse problem, through the unknowns directly). The residual runs once on plain
+    tensors with R as a leaf, giving dr/dR per entry by autograd; then each entry's row of J is the
+    vector-Jacobian product of the per-point rows function with that cotangent, batched over points by
+    ``vmap`` (the surrogate's code only). The unknowns' columns come from autograd by the double-backward
+    trick. The same arithmetic as the batched path, in another order."""
+    from pinnkan.jet import Jet
+
+    p, model = loss.problem, loss.model
+    layout, residual, g = _split_terms(loss)[key]
+    x, given = flat[0], flat[1:]
+    with torch.no_grad(), given_rows(model, given):
+        rows = model.forward_jet(x, layout).rows
+    leaf = rows.detach().requires_grad_(True)
+    unknown_names = [n for n in names if n.startswith("unknowns.")]
+    with torch.enable_grad(), estimates(p, model):
+        r = residual(x, Jet(leaf, layout, p.coords, p.fields))
+        m = x.shape[0] // g
+        r = r.reshape(m, -1)
+        k = r.shape[1]
+        cots = []
+        for e in range(k):
+            (c,) = torch.autograd.grad(r[:, e].sum(), leaf, retain_graph=True, allow_unused=True)
+            cots.append(torch.zeros_like(leaf) if c is None else c)
+        direct = {}
+        for n in unknown_names:  # dr / d(unknown), per entry
+            q = dict(model.named_parameters())[n]
+            w = torch.zeros(m * k, dtype=r.dtype, device=r.device, requires_grad=True)
+            (gq,) = torch.autograd.grad((r.reshape(-1) * w).sum(), q, create_graph=True, allow_unused=True)
+            if gq is None:
+                continue
+            (col,) = torch.autograd.grad(gq.sum(), w, retain_graph=True, allow_unused=True)
+            if col is not None:
+                direct[n] = col.detach()
+    cot = torch.stack(cots, dim=1).detach()  # (n, k, S, F)
+    reparametrize = torch.nn.utils.stateless._reparametrize_module
+
+    def rows_of(ps, xg, *gg):
+        with reparametrize(model, ps), given_rows(model, gg):
+            return model.forward_jet(xg, layout).rows
+
+    def entry_rows(xg, cg, *gg):  # one entry's g points (g, D) and cotangents (g, k, S, F) -> (k, P)
+        _, pull = vjp(lambda ps: rows_of(ps, xg, *gg), params)
+        out = []
+        for e in range(k):
+            grads = pull(cg[:, e])[0]
+            out.append(torch.cat([grads[n].reshape(-1) for n in names]))
+        return torch.stack(out)
+
+    def grouped(t: Tensor) -> Tensor:
+        return t.reshape(g, -1, *t.shape[1:]).transpose(0, 1)
+
+    inputs = (grouped(x), grouped(cot), *(grouped(t) for t in given))
+    batched = vmap(entry_rows)
+    parts = [batched(*(a[s : s + chunk] for a in inputs)) for s in range(0, m, chunk)]
+    jac = torch.cat(parts).reshape(m * k, -1)
+    if direct:
+        offsets, at = {}, 0
+        for n in names:
+            size = dict(model.named_parameters())[n].numel()
+            offsets[n] = (at, size)
+            at += size
+        for n, col in direct.items():
+            start, size = offsets[n]
+            jac[:, start] = jac[:, start] + col
+    return r.detach().reshape(m * k), jac
+
+
 def residual_jacobian(loss: PINNLoss, chunk: int = 2048) -> tuple[Tensor, Tensor]:
     """r (M,) and J = dr/dtheta (M, P), P the trainable parameters in ``model.parameters()`` order.
 
-    Points go through in chunks of ``chunk`` groups to bound the memory of the batched backward.
+    Points go through in chunks of ``chunk`` groups to bound the memory of the batched backward. A term whose
+    residual cannot run inside ``vmap`` goes through :func:`_split_rows` instead (remembered on the loss as
+    ``split_terms``).
     """
     model = loss.model
     names = [n for n, q in model.named_parameters() if q.requires_grad]
     params = {n: q.detach() for n, q in model.named_parameters()}
+    split = loss.__dict__.setdefault("split_terms", set())
     rows, vals = [], []
     with reference_ops(model):
-        for key, inputs, _, fn, weight, entries in _terms(loss):
-
-            def value_and_jac(ps, *x, fn=fn):
-                return fn(ps, *x), jacrev(fn)(ps, *x)
-
-            batched = vmap(value_and_jac, in_dims=(None,) + (0,) * len(inputs))
+        for key, inputs, flat, fn, weight, entries in _terms(loss):
             groups = inputs[0].shape[0]
-            scale = None
-            for start in range(0, groups, chunk):
-                v, jac = batched(params, *(a[start : start + chunk] for a in inputs))
-                m = v.shape[0] * v.shape[1]
-                if scale is None:  # the term is weight * mean of its squared entries
-                    scale = row_scale(loss, key, weight, entries, groups, v.shape[1])
-                s = scale[start * v.shape[1] : start * v.shape[1] + m]
-                vals.append(v.reshape(m) * s)
-                rows.append(torch.cat([jac[n].reshape(m, -1) for n in names], dim=1) * s[:, None])
+            if key not in split:
+                try:
+                    v, jac = _batched_rows(fn, params, inputs, names, chunk)
+                except RuntimeError as exc:
+                    if key == "data" or "functorch" not in str(exc) and "vmap" not in str(exc):
+                        raise
+                    split.add(key)
+            if key in split:
+                v, jac = _split_rows(loss, key, flat, names, params, chunk)
+                v, jac = v.reshape(groups, -1), jac
+            k = v.shape[1]
+            scale = row_scale(loss, key, weight, entries, groups, k)  # the term is weight * mean of its squares
+            vals.append(v.reshape(-1) * scale)
+            rows.append(jac * scale[:, None])
+    return torch.cat(vals), torch.cat(rows)
+
+
+def _batched_rows(fn, params, inputs, names: list[str], chunk: int) -> tuple[Tensor, Tensor]:
+    """(values (groups, k), rows (groups k, P)) of one term by vmap over its groups of jacrev of fn."""
+
+    def value_and_jac(ps, *x):
+        return fn(ps, *x), jacrev(fn)(ps, *x)
+
+    batched = vmap(value_and_jac, in_dims=(None,) + (0,) * len(inputs))
+    vals, rows = [], []
+    for start in range(0, inputs[0].shape[0], chunk):
+        v, jac = batched(params, *(a[start : start + chunk] for a in inputs))
+        m = v.shape[0] * v.shape[1]
+        vals.append(v)
+        rows.append(torch.cat([jac[n].reshape(m, -1) for n in names], dim=1))
     return torch.cat(vals), torch.cat(rows)

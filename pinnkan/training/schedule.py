@@ -22,7 +22,10 @@ def plan(train: dict[str, Any]) -> list[Stage]:
     """
     names = train["optimizer"].split("+")
     stages = []
-    for i, grid in enumerate(train["grids"] or [None]):
+    grids = train["grids"] or [None]
+    if train.get("adaptive"):  # budgeted training: rounds, the first on the first grid, growth decided as it goes
+        grids = [grids[0]] + [None] * (int(train.get("rounds", 8)) - 1)
+    for i, grid in enumerate(grids):
         phases: list[tuple[str, int]] = []
         if len(names) == 2 and i == 0 and train["adam_steps"] > 0:
             phases.append((names[0], train["adam_steps"]))

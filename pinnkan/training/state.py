@@ -47,3 +47,4 @@ class TrainState:
     total_steps: int = 0
     lr_scale: float = 1.0  # below 1 after a divergence retry
     signal: str | None = None  # "SIGINT" or "SIGTERM" when a signal ended the run
+    best_model: Any = None  # a surrogate to return instead of ``model`` (budgeted training's best state)

@@ -31,6 +31,8 @@ class Outcome:
     train_s: float = 0.0
     steps: int = 0
     signal: str | None = None  # the signal that ended the run, if one did
+    model: Any = None  # the surrogate to keep when not the one trained last (budgeted training's best state)
+    reports: dict[str, Any] = field(default_factory=dict)  # per callback with a report(): what it did
 
 
 def default_callbacks(cfg: dict[str, dict[str, Any]], tracker: ErrorTracker | None) -> list[Callback]:
@@ -122,7 +124,19 @@ class Trainer:
             state.stop_reasons.append(f"interrupted at step {state.step}")
         finally:
             self._emit("on_train_end", state)
-        return Outcome(state.history, state.status, state.stop_reasons, state.train_s, state.step, state.signal)
+        reports = {
+            getattr(cb, "name", type(cb).__name__): cb.report() for cb in self.callbacks if hasattr(cb, "report")
+        }
+        return Outcome(
+            state.history,
+            state.status,
+            state.stop_reasons,
+            state.train_s,
+            state.step,
+            state.signal,
+            state.best_model,
+            reports,
+        )
 
     def _run_phase(
         self, state: TrainState, index: int, name: str, n_steps: int, resume: dict | None = None, start: int = 0

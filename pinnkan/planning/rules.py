@@ -1,0 +1,117 @@
+"""The planning rules: each reads signals (and the decisions before it) and decides some keys.
+
+A rule is a function ``rule(signals, plan)`` that calls ``plan.decide(key, value, reason)``; the keys are
+those a problem's ``defaults`` may hold. Rules run in the order of :data:`RULES`; a later rule reads an
+earlier one's (or a given) value with ``plan.value(key)``. Adding a rule is one function and one entry.
+
+The constants were fixed on the development problems (``benchmarks/dev``) and then left alone for the
+held-out ones (``benchmarks/heldout``); see ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from pinnkan.planning.plan import Plan
+from pinnkan.planning.signals import Signals
+
+# the surrogate family of problems nobody tuned, and its hidden width per field count
+FAMILY = "chebyshev"
+HIDDEN = 16
+HIDDEN_SYSTEM = 20
+DEGREE = 5
+# interior points: per input dimension, clipped
+POINTS_PER_DIM = 4000
+POINTS_MAX = 20000
+POINTS_MIN = 2000
+# the training budget in seconds when nobody gives one
+BUDGET = 600.0
+# Adam steps before Gauss-Newton: a cheap start away from the initial network's flat regions
+WARMUP = 100
+# the most Gauss-Newton steps of one round of budgeted training (its time and plateau end it first)
+ROUND_STEPS = 5000
+# schedule keys: giving any of them takes the schedule out of the planner's hands
+SCHEDULE = ("optimizer", "steps", "grids", "adam_steps")
+
+
+def surrogate(s: Signals, plan: Plan) -> None:
+    plan.decide("model", FAMILY, "the family that trained best across the development problems")
+
+
+def size(s: Signals, plan: Plan) -> None:
+    kind = plan.value("model")
+    hidden = HIDDEN if s.fields == 1 else HIDDEN_SYSTEM
+    why = f"{s.fields} field{'s' * (s.fields > 1)}"
+    if kind == "kan":
+        plan.decide("kan_hidden", [hidden // 2 + 2] if s.dim <= 2 else [hidden // 2, hidden // 2], why)
+        k = max(3, s.max_order + (2 if s.max_order <= 2 else 1))
+        plan.decide("kan_k", k, f"above the residual's order {s.max_order}")
+    elif kind == "mlp":
+        plan.decide("mlp_hidden", [2 * hidden] * 3, why)
+    elif kind == "rational":
+        plan.decide("rational_hidden", [2 * hidden, 2 * hidden], why)
+    else:
+        plan.decide(f"{kind}_hidden", [hidden, hidden], why)
+        if kind == "chebyshev":
+            plan.decide("chebyshev_degree", DEGREE, "raised where the residual stalls")
+
+
+def hard_constraints(s: Signals, plan: Plan) -> None:
+    if s.hard_bc:
+        soft = f" ({', '.join(s.soft_conditions)} penalised)" if s.soft_conditions else ""
+        plan.decide("hard_bc", True, f"data on whole box faces imposed{soft}")
+    else:
+        plan.decide("hard_bc", False, f"not imposed: {s.hard_bc_reason}")
+
+
+def collocation(s: Signals, plan: Plan) -> None:
+    n = int(min(POINTS_MAX, max(POINTS_MIN, POINTS_PER_DIM * s.dim)))
+    plan.decide("n_interior", n, f"{POINTS_PER_DIM} per input dimension, in [{POINTS_MIN}, {POINTS_MAX}]")
+    nb = max(200, n // 10)
+    plan.decide("n_boundary", nb, "a tenth of that per condition")
+    if s.time is not None:
+        plan.decide("n_initial", nb, "a tenth of that per condition")
+
+
+def output_scale(s: Signals, plan: Plan) -> None:
+    size = s.data_scale if s.data_scale > 0 else 0.0
+    if size and not 0.1 <= size <= 10.0:
+        scale = float(f"{10 ** round(math.log10(size)):.0e}")
+        plan.decide("output_scale", scale, f"the data's size {size:.2g}: the network works at order one")
+    else:
+        plan.decide("output_scale", 1.0, "the data's size is of order one" if size else "no data sets a size")
+
+
+def weights(s: Signals, plan: Plan) -> None:
+    soft = plan.value("hard_bc") is not True or bool(s.soft_conditions)
+    if not soft and not s.observations:
+        plan.decide("alpha", 1.0, "every condition imposed: only the PDE is trained")
+        return
+    data = s.data_scale if s.data_scale > 0 else 1.0
+    ratio = (data / s.pde_scale) ** 2 if s.pde_scale > 0 else 1.0
+    alpha = float(f"{min(1.0, max(1e-4, ratio)):.2g}")
+    plan.decide("alpha", alpha, f"(data scale {data:.3g} / largest PDE term {s.pde_scale:.3g})^2, in [1e-4, 1]")
+
+
+def schedule(s: Signals, plan: Plan) -> None:
+    given = [k for k in SCHEDULE if k in plan.given or k in plan.problem_defaults]
+    if given:
+        plan.decide("adaptive", False, f"the schedule is given ({', '.join(given)})")
+        return
+    plan.decide("optimizer", "adam+lm", "Gauss-Newton (Levenberg-Marquardt) after a short Adam start")
+    plan.decide("adam_steps", WARMUP, "a short start")
+    plan.decide("steps", ROUND_STEPS, "per round at most: plateaus end rounds first")
+    plan.decide("adaptive", True, "rounds growing the model or the points where the check residual stalls")
+    plan.decide("max_time", BUDGET, "the default budget")
+
+
+RULES: list[Callable[[Signals, Plan], None]] = [
+    surrogate,
+    size,
+    hard_constraints,
+    output_scale,
+    collocation,
+    weights,
+    schedule,
+]
