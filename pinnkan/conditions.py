@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -30,8 +30,9 @@ from torch import Tensor
 
 from pinnkan.jet import Jet
 
-if TYPE_CHECKING:
-    from pinnkan.problem import Problem
+# The problem a condition belongs to (a pinnkan.problem.Problem, read through its coords, fields, time, domain
+# and exact()). Not imported: problem.py imports this module, and conditions sit below it.
+ProblemLike = Any
 
 ValueFn = Callable[[Any, Tensor], Tensor]
 Value = ValueFn | float | None
@@ -49,7 +50,7 @@ def as_names(value: str | tuple[str, ...] | list[str] | None, what: str) -> tupl
     raise ValueError(f"{what} must be a name or a tuple of names, not {value!r}")
 
 
-def boundary_parts(problem: Problem, spec: tuple[str, ...]) -> tuple[str, ...]:
+def boundary_parts(problem: ProblemLike, spec: tuple[str, ...]) -> tuple[str, ...]:
     """Part names as the domain knows them; 'space' means every part not normal to the time axis."""
     out: list[str] = []
     for name in spec:
@@ -63,7 +64,7 @@ def boundary_parts(problem: Problem, spec: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def field_columns(problem: Problem, fields: tuple[str, ...] | None) -> list[int] | None:
+def field_columns(problem: ProblemLike, fields: tuple[str, ...] | None) -> list[int] | None:
     """The columns of ``fields`` among the problem's fields (None: every field); a ValueError naming the
     known fields for an unknown one."""
     if fields is None:
@@ -80,7 +81,7 @@ def select(t: Tensor, columns: list[int] | None) -> Tensor:
 
 
 def evaluate_value(
-    value: Value, problem: Problem, x: Tensor, like: Tensor, columns: list[int] | None = None
+    value: Value, problem: ProblemLike, x: Tensor, like: Tensor, columns: list[int] | None = None
 ) -> Tensor:
     """A condition's value at x (n, D), shaped as ``like`` ((n,) or (n, k)): a function's result, a
     constant, or (``None``) the problem's exact solution's ``columns`` (all for None)."""
@@ -106,13 +107,13 @@ def evaluate_value(
         ) from None
 
 
-def sample_faces(cond: Any, problem: Problem, n: int, seed: int, faces: tuple[str, ...]) -> np.ndarray:
+def sample_faces(cond: Any, problem: ProblemLike, n: int, seed: int, faces: tuple[str, ...]) -> np.ndarray:
     """n points on the condition's boundary parts, narrowed by its ``where`` predicate."""
     parts = boundary_parts(problem, faces)
     return problem.domain.sample_boundary(n, seed, problem.coords, parts, getattr(cond, "where", None)).points
 
 
-def normal_derivative(problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+def normal_derivative(problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
     """(n, F) derivative of every field along the domain's outward unit normal at boundary points x (n, D)."""
     normal = problem.domain.normal(x).to(dtype=jet.grad.dtype)
     return (jet.grad * normal[:, :, None]).sum(1)
@@ -140,11 +141,11 @@ class Condition:
         """The name used when ``name`` is empty: the class name in lower case."""
         return type(self).__name__.lower()
 
-    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
+    def points(self, problem: ProblemLike, n: int, seed: int) -> np.ndarray:
         """Its n training points, (n, D) (or as many as the part has in 1-D)."""
         raise NotImplementedError
 
-    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    def residual(self, problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
         """(n,) or (n, E) residual at its points x from the jet there."""
         raise NotImplementedError
 
@@ -166,14 +167,14 @@ class OnBoundary(Condition):
         self.faces = as_names(self.faces, f"{type(self).__name__}(faces=...)") or ()
         self.fields = as_names(self.fields, f"{type(self).__name__}(fields=...)")
 
-    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
+    def points(self, problem: ProblemLike, n: int, seed: int) -> np.ndarray:
         return sample_faces(self, problem, n, seed, self.faces)
 
-    def columns(self, problem: Problem) -> list[int] | None:
+    def columns(self, problem: ProblemLike) -> list[int] | None:
         """The columns of the fields it sets (None: every field)."""
         return field_columns(problem, self.fields)
 
-    def minus_value(self, problem: Problem, x: Tensor, lhs: Tensor) -> Tensor:
+    def minus_value(self, problem: ProblemLike, x: Tensor, lhs: Tensor) -> Tensor:
         """lhs (n, k) - value at x; a value left out is the exact solution where ``uses_exact``, else 0."""
         if self.value is None and not self.uses_exact:
             return lhs
@@ -186,11 +187,11 @@ class Dirichlet(OnBoundary):
 
     uses_exact: ClassVar[bool] = True
 
-    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    def residual(self, problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
         return self.minus_value(problem, x, select(jet.value, self.columns(problem)))
 
 
-def start_faces(problem: Problem) -> tuple[str, ...]:
+def start_faces(problem: ProblemLike) -> tuple[str, ...]:
     """The start-time face of a time-dependent problem, ``("t-",)``; a ValueError that names the line to add
     when the problem has no time coordinate."""
     if problem.time is None:
@@ -208,7 +209,7 @@ class Initial(Dirichlet):
     faces: tuple[str, ...] = ()
     kind: str = "ic"
 
-    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
+    def points(self, problem: ProblemLike, n: int, seed: int) -> np.ndarray:
         return sample_faces(self, problem, n, seed, self.faces or start_faces(problem))
 
 
@@ -221,7 +222,7 @@ class Derivative(OnBoundary):
     def default_name(self) -> str:
         return f"derivative_{self.coord}"
 
-    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    def residual(self, problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
         if self.coord not in problem.coords:
             raise ValueError(f"Derivative(coord={self.coord!r}): coords are {', '.join(problem.coords)}")
         lhs = jet.partial((problem.coords.index(self.coord),))
@@ -232,7 +233,7 @@ class Derivative(OnBoundary):
 class Neumann(OnBoundary):
     """du/dn = value (default 0) on ``faces``, n the domain's outward unit normal."""
 
-    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    def residual(self, problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
         return self.minus_value(problem, x, select(normal_derivative(problem, x, jet), self.columns(problem)))
 
 
@@ -243,7 +244,7 @@ class Robin(OnBoundary):
     a: Value = 1.0
     b: Value = 1.0
 
-    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    def residual(self, problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
         columns = self.columns(problem)
         u, dn = select(jet.value, columns), select(normal_derivative(problem, x, jet), columns)
         lhs = evaluate_value(self.a, problem, x, u) * u + evaluate_value(self.b, problem, x, dn) * dn
@@ -264,7 +265,7 @@ class Operator(OnBoundary):
     def default_name(self) -> str:
         return "operator"
 
-    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    def residual(self, problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
         if self.operator is None:
             raise ValueError("an Operator condition needs operator=fn(problem, x, jet)")
         out = self.operator(problem, x, jet)
@@ -290,7 +291,7 @@ class Periodic(Condition):
     def default_name(self) -> str:
         return f"periodic_{self.coord}"
 
-    def matched_order(self, problem: Problem) -> int:
+    def matched_order(self, problem: ProblemLike) -> int:
         """The derivatives along ``coord`` it matches: ``order``, or (None) one less than the PDE's order in
         ``coord``, which is what makes the problem well posed."""
         if self.order is not None:
@@ -302,7 +303,7 @@ class Periodic(Condition):
             highest = max(highest, 2)
         return max(highest - 1, 0)
 
-    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
+    def points(self, problem: ProblemLike, n: int, seed: int) -> np.ndarray:
         from pinnkan.domains import Box, SpaceTime
 
         domain = problem.domain
@@ -316,7 +317,7 @@ class Periodic(Condition):
         hi_pts[:, a] = problem.domain.bounds()[1][a]
         return np.concatenate([lo_pts, hi_pts])
 
-    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    def residual(self, problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
         m = x.shape[0] // 2
         parts = [jet.value[:m] - jet.value[m:]]
         a = problem.coords.index(self.coord)
@@ -355,20 +356,20 @@ class PointSet(Condition):
     def default_name(self) -> str:
         return "points"
 
-    def _data(self, problem: Problem) -> tuple[np.ndarray, np.ndarray | None]:
+    def _data(self, problem: ProblemLike) -> tuple[np.ndarray, np.ndarray | None]:
         """The points (m, D) and, from a file with field columns, their values (m, k), checked once."""
         key = id(problem)
         if key not in self._table:
             self._table[key] = _read_point_set(self, problem)
         return self._table[key]
 
-    def columns(self, problem: Problem) -> list[int] | None:
+    def columns(self, problem: ProblemLike) -> list[int] | None:
         return field_columns(problem, self.fields)
 
-    def points(self, problem: Problem, n: int, seed: int) -> np.ndarray:
+    def points(self, problem: ProblemLike, n: int, seed: int) -> np.ndarray:
         return self._data(problem)[0]
 
-    def residual(self, problem: Problem, x: Tensor, jet: Jet) -> Tensor:
+    def residual(self, problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
         lhs = select(jet.value, self.columns(problem))
         pts, values = self._data(problem)
         if self.value is None and values is not None:
@@ -381,7 +382,7 @@ class PointSet(Condition):
         return lhs - evaluate_value(self.value, problem, x, lhs, self.columns(problem))
 
 
-def _read_point_set(cond: PointSet, problem: Problem) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_point_set(cond: PointSet, problem: ProblemLike) -> tuple[np.ndarray, np.ndarray | None]:
     from pathlib import Path
 
     from pinnkan.reference_data import read_columns, refuse_outside

@@ -11,57 +11,26 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pinnkan.errors import UserError
-
-
-@dataclass(frozen=True)
-class Key:
-    """One configuration key: its type, default, allowed values and a check.
-
-    ``choices`` is a tuple, or a function returning one when the names live in a
-    registry that can grow (surrogates, derivative engines).
-    """
-
-    kind: str  # "int", "float", "str", "bool", "ints"
-    default: Any = None
-    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
-    check: Callable[[Any], str | None] | None = None
-    help: str = ""
-
-    def allowed(self) -> tuple[str, ...]:
-        return tuple(self.choices()) if callable(self.choices) else self.choices
-
-
-def positive(v: Any) -> str | None:
-    if isinstance(v, list):  # an empty list is allowed: no grid ladder (a width that short is refused by resolve)
-        return None if all(x > 0 for x in v) else "must be a list of positive integers"
-    return None if v > 0 else "must be positive"
-
-
-def _non_negative(v: Any) -> str | None:
-    return None if v >= 0 else "must be >= 0"
+from pinnkan.jet import ENGINES
+from pinnkan.keys import Key, non_negative, positive
+from pinnkan.restarts import default_restarts
+from pinnkan.surrogates import SURROGATES, surrogate_class
+from pinnkan.training import PHASES, TECHNIQUES
 
 
 def _surrogates() -> tuple[str, ...]:
-    from pinnkan.surrogates import SURROGATES
-
     return tuple(SURROGATES)
 
 
 def _engines() -> tuple[str, ...]:
-    from pinnkan.jet import ENGINES
-
     return ENGINES
 
 
 def _phase_sequence(v: str) -> str | None:
-    from pinnkan.training import PHASES
-
     names = v.split("+")
     if len(names) > 2 or not all(n in PHASES for n in names):
         known = ", ".join(PHASES)
@@ -120,29 +89,24 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
             help="phase, or warm-up+phase (default: the problem's where it can train the model, else adam+lbfgs)",
         ),
         "steps": Key("int", None, check=positive, help="steps of the main optimizer per grid stage"),
-        "adam_steps": Key("int", None, check=_non_negative, help="warm-up steps (first phase of a+b, first stage)"),
+        "adam_steps": Key("int", None, check=non_negative, help="warm-up steps (first phase of a+b, first stage)"),
         "lr": Key("float", None, check=positive, help="Adam learning rate"),
         "grids": Key("ints", None, check=positive, help="KAN grid-extension schedule, e.g. 5,10,20"),
         "alpha": Key("float", None, check=positive, help="weight of the PDE residual in the loss"),
         "history_size": Key("int", 50, check=positive, help="L-BFGS history"),
-        "tolerance": Key("float", 1e-12, check=_non_negative, help="L-BFGS stops when the loss changes less"),
+        "tolerance": Key("float", 1e-12, check=non_negative, help="L-BFGS stops when the loss changes less"),
         "max_time": Key(
             "float",
             None,
-            check=_non_negative,
+            check=non_negative,
             help="training budget in seconds (0: none; default: the plan's 600 where it sets the schedule, else 0)",
-        ),
-        "adaptive": Key(
-            "bool",
-            None,
-            help="budgeted training: rounds of the main phase, each ended by a plateau, growing the model or the "
-            "points where the check-set residual stalls, keeping the best state (default: the plan's)",
         ),
         "plan": Key(
             "str",
             "auto",
-            ("auto", "off"),
-            help="auto: the planner fills every key nobody set from the problem's declaration; off: fallbacks",
+            ("auto", "off", "only"),
+            help="auto: the planner fills every key nobody set from the problem's declaration; off: fallbacks; "
+            "only: the plan in place of the problem's own defaults (a built-in's recipe left out)",
         ),
         "data_weight": Key("float", 1.0, check=positive, help="weight of the data term (with observations)"),
         "restarts": Key(
@@ -160,26 +124,26 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
             help="rad: redraw the interior points by the PDE residual at each grid stage after the first",
         ),
         "divergence_factor": Key(
-            "float", 1e8, check=_non_negative, help="diverged when the loss exceeds this times its best (0: off)"
+            "float", 1e8, check=non_negative, help="diverged when the loss exceeds this times its best (0: off)"
         ),
     },
     "run": {
         "dtype": Key("str", "float64", DTYPES),
         "device": Key("str", "cpu", ("cpu", "cuda")),
-        "seed": Key("int", 0, check=_non_negative, help="seed of the collocation points (and of the initial model)"),
+        "seed": Key("int", 0, check=non_negative, help="seed of the collocation points (and of the initial model)"),
         "init_seed": Key(
-            "int", None, check=_non_negative, help="seed of the initial parameters (default: run.seed; restarts set it)"
+            "int", None, check=non_negative, help="seed of the initial parameters (default: run.seed; restarts set it)"
         ),
         "derivatives": Key("str", "auto", _engines, help="derivative engine"),
         "log_every": Key("int", 10, check=positive, help="steps between test-error evaluations"),
         "out": Key("str", None, help="output folder (default runs/<problem>-<model>-<timestamp>)"),
         "progress": Key("bool", True, help="show a progress bar"),
-        "checkpoint_every": Key("int", 0, check=_non_negative, help="checkpoint every N steps (0: by time only)"),
+        "checkpoint_every": Key("int", 0, check=non_negative, help="checkpoint every N steps (0: by time only)"),
         "checkpoint_seconds": Key(
-            "float", 120.0, check=_non_negative, help="checkpoint every S seconds of training (0: by steps only)"
+            "float", 120.0, check=non_negative, help="checkpoint every S seconds of training (0: by steps only)"
         ),
         "on_divergence": Key("str", "stop", ("stop", "retry"), help="retry: resume the last checkpoint, lr / 10"),
-        "divergence_retries": Key("int", 3, check=_non_negative, help="retries at most, with --on-divergence retry"),
+        "divergence_retries": Key("int", 3, check=non_negative, help="retries at most, with --on-divergence retry"),
     },
 }
 
@@ -196,9 +160,6 @@ FALLBACK = {"n_interior": 10000, "n_boundary": 800, "alpha": 0.01}
 def schema() -> dict[str, dict[str, Key]]:
     """Every section and key, the registered surrogates' own [model] keys and the phases' and training
     techniques' [train] keys included."""
-    from pinnkan.surrogates import SURROGATES
-    from pinnkan.training import PHASES, TECHNIQUES
-
     out = {section: dict(keys) for section, keys in BASE_SCHEMA.items()}
     for cls in SURROGATES.values():
         for name, key in cls.config_keys.items():
@@ -212,9 +173,7 @@ def schema() -> dict[str, dict[str, Key]]:
 def problem_default_keys() -> tuple[str, ...]:
     """Keys a problem's ``defaults`` may hold: data and train keys, and per surrogate its widths, rate and
     own [model] settings (``kan_k``, ``chebyshev_degree``)."""
-    from pinnkan.surrogates import SURROGATES
-
-    keys = [*BASE_SCHEMA["data"], *BASE_SCHEMA["train"], "model", "hard_bc", "output_scale"]
+    keys = [*BASE_SCHEMA["data"], *schema()["train"], "model", "hard_bc", "output_scale"]
     for kind, cls in SURROGATES.items():
         keys += [f"{kind}_hidden", f"{kind}_lr", *(f"{kind}_{k}" for k in cls.config_keys if k != "grid")]
     return tuple(keys)
@@ -340,16 +299,15 @@ def check_problem_defaults(problem) -> None:
 def resolve(
     cfg: dict[str, dict[str, Any]], problem, planned: dict[str, Any] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Fill every open key from the problem's defaults, the plan's (``planned``, under them), the surrogate's
-    and the fallbacks; check consistency.
+    """Fill every open key from the problem's defaults, the plan's (``planned``, under them; in place of them
+    with ``train.plan = "only"``), the surrogate's and the fallbacks; check consistency.
 
     Returns a new, fully spelled-out configuration.
     """
-    from pinnkan.surrogates import surrogate_class
-
     check_problem_defaults(problem)
     cfg = copy.deepcopy(cfg)
-    pd = {**(planned or {}), **problem.defaults}
+    own = {} if cfg["train"].get("plan") == "only" else problem.defaults
+    pd = {**(planned or {}), **own}
     model, data, train = cfg["model"], cfg["data"], cfg["train"]
     if model["kind"] is None:  # the problem's surrogate, where it names one (it measured best there)
         model["kind"] = _coerce("problem default model", BASE_SCHEMA["model"]["kind"], pd.get("model", DEFAULT_MODEL))
@@ -411,8 +369,6 @@ def resolve(
     if train["optimizer"] is None:
         train["optimizer"] = _default_optimizer(problem, pd, cfg, surrogate)
     if train["restarts"] is None:
-        from pinnkan.restarts import default_restarts
-
         train["restarts"] = default_restarts(_throwaway(problem, cfg, surrogate).n_params)
     opt = train["optimizer"]
     if train["steps"] is None:
@@ -423,8 +379,11 @@ def resolve(
         train["adam_steps"] = int(pd.get("adam_steps", 200)) if "+" in opt else 0
     if train["lr"] is None:
         train["lr"] = float(pd.get(f"{kind}_lr", pd.get("lr", surrogate.default_lr)))
-    if train["adaptive"] is None:
-        train["adaptive"] = bool(pd.get("adaptive", False))
+    # the phases' and techniques' own keys left open (None): a problem's (or the plan's) value, else 0 / off
+    for key, spec in schema()["train"].items():
+        if key not in BASE_SCHEMA["train"] and train.get(key) is None and spec.default is None:
+            off = {"float": 0.0, "int": 0, "bool": False}.get(spec.kind)
+            train[key] = _coerce(f"problem default {key}", spec, pd.get(key, off))
     if train["max_time"] is None:
         train["max_time"] = float(pd.get("max_time", 0.0))
     return cfg
@@ -444,9 +403,6 @@ def _default_optimizer(problem, pd: dict[str, Any], cfg: dict[str, dict[str, Any
     wanted = pd.get("optimizer", DEFAULT_OPTIMIZER)
     if wanted == DEFAULT_OPTIMIZER:
         return wanted
-
-    from pinnkan.training import PHASES
-
     model = _throwaway(problem, cfg, surrogate)
     try:
         for name in wanted.split("+"):

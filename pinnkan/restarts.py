@@ -35,7 +35,6 @@ from typing import Any
 import torch
 
 from pinnkan.errors import UserError
-from pinnkan.interpret.edges import edge_l1
 from pinnkan.problem import Problem
 from pinnkan.surrogates import Surrogate
 
@@ -80,7 +79,7 @@ def scout(
         seeds.append(base + i)
         losses.append(float(loss) if loss is not None and math.isfinite(loss) else math.inf)
         param = next(solution.model.parameters())
-        sparsity.append(edge_l1(solution.model, points.to(dtype=param.dtype, device=param.device)))
+        sparsity.append(solution.model.edge_sum(points.to(dtype=param.dtype, device=param.device)))
         if echo:
             print(
                 f"pinnkan: start {i + 1}/{count} (init seed {base + i}): first-stage loss {losses[-1]:.3e}",

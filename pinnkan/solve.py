@@ -86,7 +86,7 @@ def configure(
     if not str(cfg["problem"]["name"]).endswith(".py"):  # a problem file keeps its path, to be found again
         cfg["problem"]["name"] = problem.name
     plan = None
-    if cfg["train"]["plan"] == "auto":
+    if cfg["train"]["plan"] in ("auto", "only"):
         from pinnkan.planning import make_plan
 
         try:

@@ -8,7 +8,8 @@ from numpy.polynomial import chebyshev as npcheb
 
 from pinnkan.jet import autograd_jet, forward_jet
 from pinnkan.surrogates import chebyshev_jet
-from pinnkan.surrogates.chebyshev import ChebyshevKAN, chebyshev_basis, edge_basis
+from pinnkan.surrogates.chebyshev import ChebyshevKAN
+from pinnkan.surrogates.chebyshev_basis import chebyshev_basis, edge_basis
 from pinnkan.surrogates.chebyshev_jet import ChebyshevLayerJet
 
 from .conftest import rel_err

@@ -1,4 +1,5 @@
-"""The README's Python API example runs as written."""
+"""The documented examples: the Python API example of getting-started runs as written and trains; the
+architecture page's examples work together; the problem files the pages show are the example files."""
 
 import os
 import re
@@ -7,10 +8,11 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).parent.parent / "README.md"
+DOCS = README.parent / "docs"
 
 
-def first_python_block(section: str) -> str:
-    text = README.read_text()
+def first_python_block(section: str, page: Path = DOCS / "getting-started.md") -> str:
+    text = page.read_text()
     start = text.index(f"## {section}\n")
     match = re.search(r"```python\n(.*?)```", text[start:], re.S)
     assert match, f"no python block under '## {section}'"
@@ -18,7 +20,7 @@ def first_python_block(section: str) -> str:
 
 
 def test_python_api_example_runs_verbatim(tmp_path):
-    code = first_python_block("Python API")
+    code = first_python_block("From Python")
     env = {**os.environ, "PINNKAN_NO_PROGRESS": "1"}
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
@@ -61,12 +63,18 @@ def test_architecture_examples_run(monkeypatch):
     assert x.shape == (1, 2) and abs(float(pin.residual(problem, x, jet).detach())) < 1e-12
 
 
-def test_readme_shows_the_example_problem_file():
-    """The plate-with-hole block of the README is the class in examples/plate_with_hole.py."""
-    text = README.read_text()
+def test_docs_show_the_example_problem_files():
+    """The plate-with-hole block of the docs is the class in examples/plate_with_hole.py, and the README's
+    cavity is the held-out benchmark's, line for line (its reference aside)."""
+    text = (DOCS / "tutorials" / "no-solution.md").read_text()
     block = text[text.index("class PlateWithHole") :].split("```")[0]
     example = (README.parent / "examples" / "plate_with_hole.py").read_text()
     for line in block.splitlines():
         code = line.split("  #")[0].rstrip()
         if code.strip():
             assert code in example, code
+    cavity = (README.parent / "benchmarks" / "heldout" / "cavity.py").read_text()
+    block = README.read_text().split("```python\n")[1].split("```")[0]
+    assert "class Cavity(Problem)" in block and 'fields=("u", "v")' in block and "PointSet" in block
+    for needle in ('fields = ("u", "v", "p")', "domain = Box((0.0, 0.0), (1.0, 1.0))", 'jet["u"], jet["v"], jet["p"]'):
+        assert needle in block and needle in cavity

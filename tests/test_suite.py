@@ -66,3 +66,39 @@ def test_seeds_give_medians_and_ranges(tmp_path, capsys):
     assert f"{values[1]:.2e} [{values[0]:.2e}, {values[2]:.2e}]" in table
     assert all((tmp_path / "runs" / "poisson_sinsin" / f"seed{k}" / "metrics.json").exists() for k in range(3))
     assert main(["suite", "--problems", "poisson_sinsin", "--seeds", "0", "--out", str(tmp_path / "b")]) == 2
+
+
+def test_suite_over_a_folder_of_files_keeps_finished_runs_and_feeds_the_docs_generator(tmp_path, capsys):
+    """`--dir` runs problem files; `--keep` reads finished runs; the docs generator writes their table and the
+    README's, each with its provenance line."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    for name in ("burgers.py", "elasticity.py"):
+        shutil.copy(root / "benchmarks" / "dev" / name, folder / name)
+    out = tmp_path / "suite"
+    argv = ["suite", "--dir", str(folder), "--out", str(out), *TINY, "--set", "train.max_time=5"]
+    assert main(argv) == 0, capsys.readouterr().err
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["problem"] for r in rows] == ["burgers", "elasticity"] and all(r["status"] == "ok" for r in rows)
+    first = (out / "runs" / "burgers" / "metrics.json").stat().st_mtime
+    assert main([*argv, "--keep"]) == 0  # nothing rerun
+    assert (out / "runs" / "burgers" / "metrics.json").stat().st_mtime == first
+
+    spec = importlib.util.spec_from_file_location("docs_outputs", root / "scripts" / "docs_outputs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    gen.RESULTS = tmp_path / "results"
+    gen.suite(str(out), "dev")
+    page = (tmp_path / "results" / "dev.md").read_text()
+    assert "Produced by `python scripts/docs_outputs.py suite" in page and "commit" in page
+    assert "| burgers |" in page and "| elasticity |" in page
+    readme = tmp_path / "README.md"
+    readme.write_text("before\n<!-- results:start -->\nPREVIOUS TABLE\n<!-- results:end -->\nafter\n")
+    gen.readme(str(out), readme)
+    text = readme.read_text()
+    assert "PREVIOUS TABLE" not in text and "| burgers |" in text and text.startswith("before") and text.endswith("after\n")

@@ -244,16 +244,14 @@ class Domain(ABC):
 
     # --- constructive geometry -----------------------------------------------------
     def __or__(self, other: Domain) -> Domain:
-        from pinnkan.domains.csg import Union
-
-        return Union(self, other)
+        return SET_OPERATIONS["union"](self, other)
 
     def __and__(self, other: Domain) -> Domain:
-        from pinnkan.domains.csg import Intersection
-
-        return Intersection(self, other)
+        return SET_OPERATIONS["intersection"](self, other)
 
     def __sub__(self, other: Domain) -> Domain:
-        from pinnkan.domains.csg import Difference
+        return SET_OPERATIONS["difference"](self, other)
 
-        return Difference(self, other)
+
+# the set operations behind |, & and -, by name: csg.py (a layer above) registers its classes here on import
+SET_OPERATIONS: dict[str, Callable[[Domain, Domain], Domain]] = {}

@@ -18,7 +18,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pinnkan.domains.base import MAX_DRAW, BoundarySample, Domain, as_tensor, pick_rows, split_by_measure
+from pinnkan.domains.base import (
+    MAX_DRAW,
+    SET_OPERATIONS,
+    BoundarySample,
+    Domain,
+    as_tensor,
+    pick_rows,
+    split_by_measure,
+)
 
 # candidate boundary points per part drawn to estimate how much of it survives
 MEASURE_DRAW = 2**14
@@ -153,3 +161,6 @@ class Difference(SetOperation):
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return self.first.bounds()
+
+
+SET_OPERATIONS.update(union=Union, intersection=Intersection, difference=Difference)

@@ -63,10 +63,8 @@ def layer_edges(model: KAN, x: Tensor) -> list[LayerEdges]:
 
 
 def edge_l1(model: Surrogate, x: Tensor) -> float | None:
-    """Sum of every edge's importance (None for a surrogate without edge functions)."""
-    if not isinstance(model, KAN):
-        return None
-    return float(sum(e.importance.sum() for e in layer_edges(model, x)))
+    """Sum of every edge's importance (None for a surrogate without edge functions): ``model.edge_sum``."""
+    return model.edge_sum(x)
 
 
 def node_importance(edges: list[LayerEdges]) -> list[Tensor]:

@@ -45,11 +45,11 @@ def given_values(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def make_plan(problem, cfg: dict[str, dict[str, Any]]) -> Plan:
     """The plan for ``problem`` under a configuration not yet resolved (None where open)."""
-    from pinnkan.config import BASE_SCHEMA
+    from pinnkan.config import schema
 
     given = given_values(cfg)
     # keys whose built-in default is not None are always "given" by value; only what the user set counts
-    for key, spec in {**BASE_SCHEMA["data"], **BASE_SCHEMA["train"]}.items():
+    for key, spec in {**schema()["data"], **schema()["train"]}.items():
         if key in given and spec.default is not None and given[key] == spec.default:
             del given[key]
     budget = cfg.get("train", {}).get("max_time")
@@ -57,7 +57,8 @@ def make_plan(problem, cfg: dict[str, dict[str, Any]]) -> Plan:
     if cfg.get("data", {}).get("observations"):
         observed = 1
     signals = read_signals(problem, budget or 0.0, observed)
-    plan = Plan(signals, given, dict(problem.defaults))
+    own = {} if cfg.get("train", {}).get("plan") == "only" else dict(problem.defaults)
+    plan = Plan(signals, given, own)
     for rule in RULES:
         rule(signals, plan)
     return plan

@@ -88,7 +88,7 @@ _GROUPS = {
     "surrogate": ("model", "hidden", "degree", "kan_k", "norm", "groups", "grids", "lr", "output_scale"),
     "constraints": ("hard_bc",),
     "points": ("n_interior", "n_boundary", "n_initial"),
-    "weights": ("alpha",),
+    "weights": ("alpha", "causal"),
 }
 
 

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from pinnkan.config import Key
 from pinnkan.jet import Rows
+from pinnkan.keys import Key
 from pinnkan.layout import Layout, as_layout
 
 
@@ -123,6 +123,11 @@ class Surrogate(nn.Module):
     def jet_rows(self, x: Tensor, layout: Layout) -> Rows:
         """The network's own rows (N, S, F) at x (N, D); surrogates with a fused whole-network jet override it."""
         return self.body_jet(Rows.of_input(x, layout, self.in_scale, self.in_shift))
+
+    def edge_sum(self, x: Tensor) -> float | None:
+        """The sum of every edge function's importance (mean |phi| over the inputs it sees at x (N, D)), for a
+        surrogate with edge functions (a KAN): how sparse it is, which restart scouting prefers. None here."""
+        return None
 
     def grow(self, x: Tensor) -> str | None:
         """Grow the network in place without changing the function it computes (more grid intervals, a higher

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from pinnkan.jet import Rows
 from pinnkan.layout import Layout
+from pinnkan.surrogates.chebyshev_basis import edge_basis
 
 
 def row_basis(b: list[Tensor], dh: Tensor, d2h: Tensor | None, laplacian: bool) -> tuple[Tensor, Tensor | None]:
@@ -63,7 +64,6 @@ class ChebyshevLayerJet(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, rows: Tensor, coef: Tensor, dim: int, order: int, laplacian: bool) -> Tensor:
-        from pinnkan.surrogates.chebyshev import edge_basis
 
         ctx.shape = (dim, order, laplacian)
         ctx.compiled = _compiled(rows)

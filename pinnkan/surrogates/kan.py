@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pinnkan.bspline import basis, local_basis_fn, uniform_knots
-from pinnkan.config import Key, positive
 from pinnkan.jet import Rows
+from pinnkan.keys import Key, positive
 from pinnkan.layout import Layout
 from pinnkan.surrogates import kan_jet
 from pinnkan.surrogates.base import Surrogate
@@ -334,6 +334,14 @@ class KAN(Surrogate):
             if i > 0:
                 layer.update_grid(z, eps=1.0, margin=0.05)
             layer.extend_grid(grid, z)
+
+    @torch.no_grad()
+    def edge_sum(self, x: Tensor) -> float | None:
+        total = 0.0
+        for layer, z in zip(self.layers, self.layer_inputs(x)):
+            values = layer.edges(z, 0)[:, :, 0, :].permute(1, 0, 2)  # (N, in, out)
+            total += float((values.abs().mean(0).T * layer.mask).sum())
+        return total
 
     def grow(self, x: Tensor) -> str | None:
         """Grid extension to twice the intervals (the coarse spline refitted by least squares)."""

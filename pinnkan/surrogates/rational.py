@@ -34,8 +34,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from pinnkan.config import Key, positive
 from pinnkan.jet import Rows
+from pinnkan.keys import Key, positive
 from pinnkan.surrogates.base import Surrogate
 
 INITS = ("identity", "silu", "tanh")

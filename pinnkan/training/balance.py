@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from pinnkan.config import Key, positive
+from pinnkan.keys import Key, positive
 from pinnkan.training.state import TrainState
 from pinnkan.training.technique import Technique
 

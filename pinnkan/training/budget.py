@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pinnkan.config import Key, positive
+from pinnkan.keys import Key, positive
 from pinnkan.metrics import pde_residual
 from pinnkan.training.loss import Collocation, PINNLoss
 from pinnkan.training.resample import rad_weights
@@ -42,6 +42,8 @@ from pinnkan.training.technique import Technique
 
 # new interior points are drawn from a pool this many times larger, by the residual
 POOL = 4
+# a growth is taken only if the budget left buys at least this many steps of the grown problem
+MIN_STEPS = 25
 # the check set (the same seed for every run, far from the collocation seeds)
 CHECK_SEED = 2**20 + 11
 CHECK_INTERIOR, CHECK_CONDITION = 4096, 512
@@ -82,7 +84,14 @@ class BudgetedTraining(Technique):
     """See the module docstring; on with ``train.adaptive``."""
 
     name = "adaptive"
+    weights_loss = False  # it grows the model and the points; the loss stays as it is
     config_keys = {
+        "adaptive": Key(
+            "bool",
+            None,
+            help="budgeted training: rounds of the main phase, each ended by a plateau, growing the model or the "
+            "points where the check-set residual stalls, keeping the best state (default: the plan's, else off)",
+        ),
         "rounds": Key("int", 8, check=positive, help="budgeted training: rounds of the main phase at most"),
         "plateau_steps": Key(
             "int", 20, check=positive, help="budgeted training: a round ends when this many steps ..."
@@ -113,6 +122,7 @@ class BudgetedTraining(Technique):
         self.unpaid = 0
         self.losses: list[float] = []
         self.outcome = "budget"
+        self.clock = (0.0, 0)  # (train_s, step) when the running round's main phase started
         self._check: PINNLoss | None = None
 
     @classmethod
@@ -173,6 +183,9 @@ class BudgetedTraining(Technique):
         if state.stage == 0 or self.pending is None:
             return
         action, self.pending = self.pending, None
+        if action == "none":
+            self.rounds[-1]["next"] = "nothing (no growth the budget can afford)"
+            return
         if action == "points":
             before = state.loss.points.interior.shape[0]
             seed = state.config["run"]["seed"] + 1000 * state.stage
@@ -190,6 +203,8 @@ class BudgetedTraining(Technique):
 
     def on_phase_start(self, state: TrainState) -> None:
         self.losses = []
+        if state.phase_name == self.main:
+            self.clock = (state.train_s, state.step)
 
     def on_step_end(self, state: TrainState) -> None:
         if state.phase_name != self.main or state.stop_phase:
@@ -236,17 +251,35 @@ class BudgetedTraining(Technique):
             self._stop(state, "stalled", "nothing left to grow")
 
     def _next_action(self, state: TrainState, check: dict[str, float]) -> str | None:
+        """"points", "model", "none" (another round as it is) or None (nothing left worth a round).
+
+        A growth is taken only where the budget left still buys ``MIN_STEPS`` steps of the grown problem: a
+        Gauss-Newton step costs about M P^2 (M points, P parameters), so doubling the points doubles it and
+        growing the model multiplies it by (P' / P)^2."""
         train_pde = max(state.terms.get("pde_loss", 0.0), 1e-300)
         gap = check.get("pde_loss", 0.0) / train_pde
         n = state.loss.points.interior.shape[0]
-        points_ok = 2 * n <= self.points_limit
         grown = state.model.grown_params()
-        model_ok = grown is not None and (self.main not in ("lm",) or grown <= self.max_params)
+        ratio = (grown / max(state.model.n_params, 1)) ** 2 if grown else math.inf
+        points_ok = 2 * n <= self.points_limit and self._affords(state, 2.0)
+        model_ok = grown is not None and (self.main != "lm" or grown <= self.max_params) and self._affords(state, ratio)
         if gap > self.gap_limit and points_ok:
             return "points"
         if model_ok:
             return "model"
-        return "points" if points_ok else None
+        if points_ok:
+            return "points"
+        return "none" if self._affords(state, 1.0) else None
+
+    def _affords(self, state: TrainState, factor: float) -> bool:
+        """Whether the budget left buys MIN_STEPS main steps that cost ``factor`` times this round's."""
+        budget = float(state.config["train"].get("max_time") or 0.0)
+        t0, s0 = self.clock
+        steps = state.step - s0
+        if not budget or steps <= 0:
+            return True
+        per_step = (state.train_s - t0) / steps
+        return (budget - state.train_s) >= MIN_STEPS * per_step * factor
 
     def _stop(self, state: TrainState, outcome: str, why: str) -> None:
         self.outcome = outcome

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from pinnkan.config import Key, positive
+from pinnkan.keys import Key, positive
 from pinnkan.training.state import TrainState
 from pinnkan.training.technique import Technique
 
@@ -54,9 +54,10 @@ class CausalWeights(Technique):
     config_keys = {
         "causal": Key(
             "float",
-            0.0,
+            None,
             check=_non_negative,
-            help="causal weighting in time: eps of w_i = exp(-eps * residual of earlier time slices) (0: off)",
+            help="causal weighting in time: eps of w_i = exp(-eps * residual of earlier time slices) (0: off; "
+            "default: the plan's for a time-dependent problem, else 0)",
         ),
         "causal_chunks": Key("int", 32, check=positive, help="time slices of causal weighting"),
     }
@@ -68,12 +69,12 @@ class CausalWeights(Technique):
     @classmethod
     def from_config(cls, cfg: dict[str, dict[str, Any]]) -> CausalWeights | None:
         t = cfg["train"]
-        return cls(t["causal"], t["causal_chunks"]) if t.get("causal", 0.0) > 0 else None
+        return cls(t["causal"], t["causal_chunks"]) if (t.get("causal") or 0.0) > 0 else None
 
     @classmethod
     def check(cls, problem, cfg: dict[str, dict[str, Any]]) -> None:
         t = cfg["train"]
-        if t.get("causal", 0.0) <= 0:
+        if (t.get("causal") or 0.0) <= 0:
             return
         if problem.time is None:
             raise ValueError(

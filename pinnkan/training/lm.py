@@ -22,8 +22,8 @@ import math
 
 import torch
 
-from pinnkan.config import Key, positive
 from pinnkan.errors import UserError
+from pinnkan.keys import Key, positive
 from pinnkan.training.jacobian import residual_jacobian
 from pinnkan.training.phase import Phase
 

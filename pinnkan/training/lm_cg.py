@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import torch
 
-from pinnkan.config import Key, positive
 from pinnkan.errors import UserError
+from pinnkan.keys import Key, positive
 from pinnkan.training.lm import LevenbergMarquardt, probe
 from pinnkan.training.matrixfree import ResidualOperator, conjugate_gradient
 from pinnkan.training.phase import Phase

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from pinnkan.config import Key
+from pinnkan.keys import Key
 from pinnkan.training.loss import PINNLoss
 
 

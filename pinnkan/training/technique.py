@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pinnkan.config import Key
+from pinnkan.keys import Key
 from pinnkan.training.callback import Callback
 
 
@@ -23,6 +23,8 @@ class Technique(Callback):
     config_keys: ClassVar[dict[str, Key]] = {}
     # [train] settings that switch it on (what the docs and the tests use)
     switch: ClassVar[dict[str, Any]] = {}
+    # whether it acts through the loss's point weights or term scales (most do; budgeted training grows things)
+    weights_loss: ClassVar[bool] = True
 
     @classmethod
     def from_config(cls, cfg: dict[str, dict[str, Any]]) -> Technique | None:

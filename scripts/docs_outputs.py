@@ -1,0 +1,137 @@
+"""Write the generated parts of the documentation: command outputs and result tables, each with the command,
+commit, date and machine that produced it.
+
+    python scripts/docs_outputs.py checks                 # `pinnkan check` of the documented problem files
+    python scripts/docs_outputs.py suite RUN_DIR NAME     # a `pinnkan suite` folder as docs/results/NAME.md
+    python scripts/docs_outputs.py readme RUN_DIR         # the README's headline table from the held-out runs
+
+Nothing in docs/generated or docs/results is typed by hand: `make docs-outputs` rewrites the first, and the
+second is rewritten from the suite runs named in the Makefile's `results` target.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "docs" / "generated"
+RESULTS = ROOT / "docs" / "results"
+# the problem files whose `pinnkan check` the docs show
+CHECKED = ("benchmarks/heldout/cavity.py", "examples/plate_with_hole.py")
+
+
+def provenance(command: str) -> str:
+    """A caption line: command, commit, date, machine."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    cores = os.cpu_count()
+    machine = f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+    return f"Produced by `{command}` at commit {commit} on {datetime.date.today()} ({machine})."
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def checks() -> None:
+    for rel in CHECKED:
+        stem = Path(rel).stem
+        picture = GENERATED / f"{stem}-check.png"
+        command = f"pinnkan check {rel} --out {picture.relative_to(ROOT / 'docs')}"
+        done = subprocess.run(
+            [sys.executable, "-m", "pinnkan", "check", rel, "--out", str(picture)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PINNKAN_NO_PROGRESS": "1"},
+        )
+        if done.returncode not in (0, 2):
+            raise SystemExit(f"pinnkan check {rel} failed: {done.stderr.strip().splitlines()[-1:]}")
+        out = done.stdout.replace(str(picture), picture.name)
+        write(GENERATED / f"{stem}-check.md", f"{provenance(command)}\n\n```\n{out}```\n")
+        print(f"wrote {GENERATED / f'{stem}-check.md'} and {picture}")
+
+
+def suite(run_dir: str, name: str) -> None:
+    """docs/results/NAME.md from a `pinnkan suite` folder: its results.csv as a table, the command and the
+    date from its results.md, the machine and commit of now (the runs are read, not rerun)."""
+    folder = Path(run_dir)
+    rows = list(csv.DictReader((folder / "results.csv").open()))
+    head = (folder / "results.md").read_text().splitlines()[0] if (folder / "results.md").exists() else ""
+    lines = [head.replace("Produced by", "Runs produced by") or f"Runs in {run_dir}.", ""]
+    lines.append(provenance(f"python scripts/docs_outputs.py suite {run_dir} {name}"))
+    lines += ["", "| problem | surrogate | params | rel_l2 | rel_h1 | train s | outcome | status |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        def fmt(v: str) -> str:
+            try:
+                return f"{float(v):.2e}"
+            except ValueError:
+                return v
+
+        wall = f"{float(r['wall_s']):.0f}" if r.get("wall_s") else ""
+        lines.append(
+            f"| {r['problem']} | {r['surrogate']} | {r['params']} | {fmt(r['rel_l2'])} | {fmt(r['rel_h1'])} | "
+            f"{wall} | {r.get('outcome', '')} | {r['status'][:60]} |"
+        )
+    write(RESULTS / f"{name}.md", "\n".join(lines) + "\n")
+    print(f"wrote {RESULTS / f'{name}.md'}")
+
+
+# PINNacle's best published L2RE per task class (Hao et al., NeurIPS 2024, Table 3), for the held-out problems
+# of that class; None where PINNacle has no such task
+PINNACLE = {
+    "burgers_two_modes": ("Burgers 1-D", 1.43e-2),
+    "cavity": ("Navier-Stokes lid-driven", 3.60e-2),
+    "heat_rough": ("heat, varying coefficient", 2.12e-1),
+    "helmholtz_holes": ("Poisson-Boltzmann, holes", 1.43e-2),
+    "poisson3d_holes": ("Poisson 3-D, cube minus spheres", 1.02e-1),
+    "heat5d": ("heat 5-D", 1.19e-4),
+    "ks": ("Kuramoto-Sivashinsky", 9.57e-1),
+    "wave2d": ("wave 2-D", 7.94e-1),
+    "inverse_diffusivity": ("inverse heat", 1.19e-2),
+}
+
+
+def readme(run_dir: str, path: Path = ROOT / "README.md") -> None:
+    """The README's table between its results markers: each held-out problem's rel_l2 and PINNacle's best
+    figure for its class, with the provenance line."""
+    folder = Path(run_dir)
+    rows = list(csv.DictReader((folder / "results.csv").open()))
+    lines = [provenance(f"python scripts/docs_outputs.py readme {run_dir}"), ""]
+    lines += ["| held-out problem | rel_l2 | outcome | PINNacle class | its best (MLP) |", "|---|---|---|---|---|"]
+    for r in rows:
+        cls, best = PINNACLE.get(r["problem"], ("", None))
+        try:
+            rel = f"{float(r['rel_l2']):.1e}"
+        except ValueError:
+            rel = r["status"][:30]
+        lines.append(f"| {r['problem']} | {rel} | {r.get('outcome', '')} | {cls} | {f'{best:.1e}' if best else ''} |")
+    text = path.read_text()
+    start, end = text.index("<!-- results:start -->"), text.index("<!-- results:end -->")
+    write(path, text[: start + len("<!-- results:start -->")] + "\n" + "\n".join(lines) + "\n" + text[end:])
+    print(f"wrote the results table of {path}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "checks":
+        checks()
+    elif len(sys.argv) == 4 and sys.argv[1] == "suite":
+        suite(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "readme":
+        readme(sys.argv[2])
+    else:
+        raise SystemExit(__doc__)
