@@ -101,4 +101,5 @@ def test_suite_over_a_folder_of_files_keeps_finished_runs_and_feeds_the_docs_gen
     readme.write_text("before\n<!-- results:start -->\nPREVIOUS TABLE\n<!-- results:end -->\nafter\n")
     gen.readme(str(out), readme)
     text = readme.read_text()
-    assert "PREVIOUS TABLE" not in text and "| burgers |" in text and text.startswith("before") and text.endswith("after\n")
+    assert "PREVIOUS TABLE" not in text and "| burgers |" in text
+    assert text.startswith("before") and text.endswith("after\n")
