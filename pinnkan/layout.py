@@ -196,6 +196,17 @@ class Layout:
                 return order, lap
         return None
 
+    def standard_cover(self) -> Layout | None:
+        """The smallest standard layout holding every key of this one (order 2 with the Hessian diagonal for
+        u_x, u_t, u_xx, say), or None when none does (a mixed or third partial)."""
+        if self.standard_form() is not None:
+            return self
+        for order, lap in ((1, False), (2, True), (2, False)):
+            cover = Layout.standard(self.dim, order, lap)
+            if set(self.keys) <= set(cover.keys):
+                return cover
+        return None
+
     def describe(self, coords: Sequence[str]) -> str:
         """``u, u_x, u_t, u_xxx``: the rows by name."""
         return ", ".join(["u"] + [f"u_{key_name(k, coords)}" for k in self.keys])

@@ -65,6 +65,7 @@ def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, A
         "model": model.kind,
         "width": cfg["model"]["width"],
         "grid": getattr(model, "grid", None),
+        "spec": model.spec(),  # as trained last: budgeted training may have grown the grid or the degree
         "params": model.n_params,
         "steps": solution.steps,
         "wall_s": round(solution.train_s, 3),

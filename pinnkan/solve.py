@@ -89,6 +89,7 @@ def configure(
     if cfg["train"]["plan"] in ("auto", "only"):
         from pinnkan.planning import make_plan
 
+        record_all(problem)
         try:
             plan = make_plan(problem, cfg)
         except JetError as exc:
@@ -166,6 +167,24 @@ def _check_rows(problem: Problem, what: str, value: Any, n: int) -> None:
         raise UserError(f"problem {problem.name!r}: {what} is not finite at {bad} of {n} check points")
 
 
+def _recorded(problem: Problem, what: str, find):
+    """``find()`` (a recording of the problem's residual or of a condition), the user's code failing in one
+    line that says which."""
+    try:
+        return find()
+    except JetError as exc:
+        raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
+    except Exception as exc:  # the user's code: say what failed, in one line
+        raise UserError(f"problem {problem.name!r}: {what} failed: {type(exc).__name__}: {exc}") from None
+
+
+def record_all(problem: Problem) -> None:
+    """Record the residual and every condition once (the planner reads their orders), refusing in one line."""
+    _recorded(problem, "residual", problem.jet_layout)
+    for i, name in enumerate(problem.condition_names):
+        _recorded(problem, f"condition {name!r}", lambda i=i: problem.condition_layout(i))
+
+
 def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int = 16, observed: bool = False) -> None:
     """Evaluate the residual and every condition once on a few points with the untrained surrogate, so that
     a problem asking its jet for something it does not hold, returning the wrong shape or non-finite
@@ -173,12 +192,7 @@ def check_problem(problem: Problem, model: torch.nn.Module, engine: str, n: int 
     param = next(model.parameters())
 
     def layout_of(what: str, find):
-        try:
-            return find()
-        except JetError as exc:
-            raise UserError(f"problem {problem.name!r}: {what}: {exc}") from None
-        except Exception as exc:  # the user's code: say what failed, in one line
-            raise UserError(f"problem {problem.name!r}: {what} failed: {type(exc).__name__}: {exc}") from None
+        return _recorded(problem, what, find)
 
     def evaluate(what: str, x: np.ndarray, layout, fn, coupled: int = 1) -> None:
         x = np.asarray(x, dtype=float)

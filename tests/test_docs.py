@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,13 @@ def commands() -> list[tuple[str, list[str]]]:
     return out
 
 
+def run_block(where: str, code: str, monkeypatch) -> None:
+    """Run a page's block as a module of its own (dataclasses look their module up in sys.modules)."""
+    module = types.ModuleType("docs_block")
+    monkeypatch.setitem(sys.modules, "docs_block", module)
+    exec(compile(code, where, "exec"), module.__dict__)
+
+
 # the python blocks that train: they run as written, in the slow checks
 TRAINS = ("docs/getting-started.md",)
 
@@ -43,14 +52,14 @@ TRAINS = ("docs/getting-started.md",)
 @pytest.mark.parametrize("where, code", [b for b in blocks("python") if not b[0].startswith(TRAINS)])
 def test_python_blocks_run(where, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, where, "exec"), {"__name__": "docs_block"})
+    run_block(where, code, monkeypatch)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where, code", [b for b in blocks("python") if b[0].startswith(TRAINS)])
 def test_python_blocks_that_train_run(where, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, where, "exec"), {"__name__": "docs_block"})
+    run_block(where, code, monkeypatch)
 
 
 @pytest.mark.parametrize("where, argv", commands(), ids=lambda v: " ".join(v) if isinstance(v, list) else v)
@@ -59,6 +68,11 @@ def test_shell_commands_parse_and_resolve(where, argv, tmp_path, monkeypatch):
     from pinnkan.errors import UserError
     from pinnkan.solve import configure, load_problem
 
+    if "--help" in argv or "-h" in argv:
+        with pytest.raises(SystemExit) as stop:
+            build_parser().parse_args(argv)
+        assert stop.value.code == 0
+        return
     args = build_parser().parse_args(argv)  # an unknown command or option raises UserError here
     if args.command not in ("solve", "check") or getattr(args, "resume", None) or not args.problem:
         return
@@ -66,12 +80,27 @@ def test_shell_commands_parse_and_resolve(where, argv, tmp_path, monkeypatch):
     if problem_name.endswith(".py") and not (ROOT / problem_name).exists():
         pytest.skip(f"{problem_name} is the page's own example file")
     monkeypatch.chdir(ROOT)
+    data = getattr(args, "data.observations", None)
+    if data and not Path(data).exists():  # the reader's own measurements: the file is written to stand in
+        setattr(args, "data.observations", str(tmp_path / Path(data).name))
+        (tmp_path / Path(data).name).write_text(_stand_in_data(problem_name))
     cfg = config_from_args(args, problem_name)
     try:
         problem = load_problem(problem_name, **{k: v for k, v in cfg["problem"].items() if k != "name"})
         configure(problem, cfg["model"]["kind"], cfg, {})
     except UserError as exc:
         raise AssertionError(f"{where}: pinnkan {' '.join(argv)}: {exc}") from None
+
+
+def _stand_in_data(problem_name: str) -> str:
+    """A few observations inside the problem's domain, in the data-file format (coordinates, then fields)."""
+    from pinnkan.solve import load_problem
+
+    problem = load_problem(problem_name)
+    x = problem.interior(8, seed=0)
+    rows = [",".join([*problem.coords, *problem.fields])]
+    rows += [",".join(f"{v:.6g}" for v in (*p, *([0.0] * len(problem.fields)))) for p in x]
+    return "\n".join(rows) + "\n"
 
 
 def test_every_page_has_its_code_collected():

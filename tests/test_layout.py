@@ -126,3 +126,13 @@ def test_arrays_index_the_terms():
     assert math.isclose(sum(arr["coef"]), sum(_bell(len(k)) for k in lay.keys))
     assert len({(r, j) for r, j in zip(arr["pair_row"], arr["pair_j"])}) == len(pairs)
     assert list(itertools.islice(pairs, 1)) == [(0, 0)]
+
+
+def test_standard_cover_is_the_smallest_standard_layout_holding_the_keys():
+    heat = Layout.of(2, [(0,), (1,), (0, 0)])  # u_x, u_t, u_xx
+    assert heat.standard_cover() == Layout.standard(2, 2, False)  # u_tt added
+    assert Layout.of(2, ["lap"]).standard_cover() == Layout.standard(2, 2, True)
+    assert Layout.of(3, [(2,)]).standard_cover() == Layout.standard(3, 1, False)
+    assert Layout.standard(2, 2, False).standard_cover() == Layout.standard(2, 2, False)
+    assert Layout.of(2, [(0, 1)]).standard_cover() is None  # a mixed partial: no standard layout holds it
+    assert Layout.of(1, [(0, 0, 0)]).standard_cover() is None

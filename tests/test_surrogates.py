@@ -5,8 +5,10 @@ import json
 import pytest
 import torch
 
-from pinnkan.config import Key
+from pinnkan.keys import Key
 from pinnkan.surrogates import KAN, MLP, SURROGATES, Surrogate, load_surrogate, save_surrogate
+
+from .conftest import build, surrogate_kinds
 
 
 def test_kan_parameter_count_matches_paper_sizes(box2):
@@ -202,3 +204,20 @@ def test_initial_weights_do_not_depend_on_the_default_dtype(kind, box2):
             assert torch.equal(a, b)
     finally:
         torch.set_default_dtype(torch.float64)
+
+
+@pytest.mark.parametrize("kind", surrogate_kinds())
+def test_rows_through_the_standard_cover_equal_the_general_path(kind):
+    """A surrogate whose fused kernels take standard layouts computes u_x, u_t, u_xx through u_x, u_t, u_xx,
+    u_tt and keeps the rows asked for: the same numbers as its general path."""
+    from pinnkan.layout import Layout
+
+    lo, hi = torch.zeros(3), torch.ones(3)
+    model = build(kind, [3, 6, 6, 2], lo, hi)
+    x = torch.rand(40, 3, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    layout = Layout.of(3, [(0,), (2,), (0, 0), (1, 1)])
+    covered = model.forward_jet(x, layout).rows
+    model.fused_standard = False
+    general = model.forward_jet(x, layout).rows
+    assert covered.shape == (40, 6, 2)
+    assert float((covered - general).abs().max()) <= 1e-10 * float(general.abs().max())

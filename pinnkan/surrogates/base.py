@@ -55,6 +55,9 @@ class Surrogate(nn.Module):
     default_grids: ClassVar[tuple[int, ...]] = ()
     config_keys: ClassVar[dict[str, Key]] = {}
     reference_options: ClassVar[dict[str, Any]] = {}
+    # its fused jet kernels take standard layouts only (value, gradient, Hessian diagonal or Laplacian): other
+    # layouts are computed through the smallest standard one that holds them (see ``_covered_rows``)
+    fused_standard: ClassVar[bool] = False
 
     def __init__(self, lo: Tensor, hi: Tensor) -> None:
         super().__init__()
@@ -112,13 +115,28 @@ class Surrogate(nn.Module):
         ``laplacian`` one Laplacian row in place of the Hessian diagonal).
         """
         layout = as_layout(layout, x.shape[1], laplacian)
-        rows = self.jet_rows(x, layout)
+        rows = self._covered_rows(x, layout)
         scale = self._modules.get("output_scale")
         rows = rows if scale is None else rows.like(scale(rows.rows))
         enrichment = self._modules.get("enrichment")  # known singular functions (pinnkan.enrichment)
         rows = rows if enrichment is None else rows.like(rows.rows + enrichment.rows(x, layout))
         constraint = self._modules.get("constraint")  # hard Dirichlet data, u = g + d N (pinnkan.constraint)
         return rows if constraint is None else rows.like(constraint.rows(x, layout, rows.rows))
+
+    def _covered_rows(self, x: Tensor, layout: Layout) -> Rows:
+        """The network's rows in ``layout``; where its fused kernels take only standard layouts, through the
+        smallest standard layout that holds it, then the rows asked for (a heat equation's u_x, u_t, u_xx
+        through u_x, u_t, u_xx, u_tt: one more row in the fused kernels beats the general path)."""
+        cover = layout.standard_cover() if self.fused_standard and self._fused() else None
+        if cover is None or cover == layout:
+            return self.jet_rows(x, layout)
+        full = self.jet_rows(x, cover)
+        keep = [0] + [cover.row(k) for k in layout.keys]
+        return Rows(full.rows[:, keep], layout)
+
+    def _fused(self) -> bool:
+        """Whether the fused nodes are on (off inside the Gauss-Newton Jacobian: torch.func cannot batch them)."""
+        return any(getattr(m, "fused", False) for m in self.modules())
 
     def jet_rows(self, x: Tensor, layout: Layout) -> Rows:
         """The network's own rows (N, S, F) at x (N, D); surrogates with a fused whole-network jet override it."""

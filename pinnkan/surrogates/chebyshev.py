@@ -103,6 +103,7 @@ class LayerNorm(nn.Module):
 class ChebyshevKAN(Surrogate):
     """widths [D, h1, ..., F] of Chebyshev KAN layers of ``degree``, optionally layer-normalised."""
 
+    fused_standard = True
     kind = "chebyshev"
     default_hidden = (16, 16)
     default_lr = 1e-2

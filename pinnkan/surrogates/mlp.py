@@ -19,6 +19,7 @@ from pinnkan.univariate import tanh_derivatives
 class MLP(Surrogate):
     """widths [D, h1, ..., F]; tanh between layers, Xavier-normal init, zero biases."""
 
+    fused_standard = True
     kind = "mlp"
     default_hidden = (100, 100, 100)
     default_lr = 1e-3

@@ -221,6 +221,7 @@ class RationalLayer(nn.Module):
 class RationalKAN(Surrogate):
     """widths [D, h1, ..., F] of group-rational KAN layers (rational activation, then linear)."""
 
+    fused_standard = True
     kind = "rational"
     default_hidden = (32, 32)
     # `pinnkan solve poisson --model rational --optimizer adam+lbfgs --steps 300`: rel_l2 0.11 with

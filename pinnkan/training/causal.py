@@ -16,8 +16,11 @@ They are not normalised: while late slices are still held back the loss is
 smaller than the plain one. ``train.causal = 0`` (the default) is off; the paper
 raises eps over a schedule, here it is fixed: choose it so that eps times the
 initial residual's sum over slices is a few units (``min_weight`` on the
-callback says how far causality has reached). A problem with no time
-coordinate is refused.
+callback says how far causality has reached). Where eps times the residual
+summed over the earlier slices would exceed ``MAX_EXPONENT`` (an untrained
+network's residual, far larger than eps was chosen for), eps is lowered for
+that update so that the last slice keeps a weight of e^-20: no slice is ever
+left out altogether. A problem with no time coordinate is refused.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ def _non_negative(value: float) -> str | None:
     return None if value >= 0 else "must be >= 0 (0: off)"
 
 
+# the exponent eps * sum_{k<i} L_k is kept at most this (the last slice's weight above e^-20): a residual far
+# larger than eps was chosen for (an untrained network's) would otherwise weigh every later slice to zero,
+# and training would settle on the first slices alone
+MAX_EXPONENT = 20.0
+
+
 def causal_weights(t: torch.Tensor, sq: torch.Tensor, t0: float, t1: float, chunks: int, eps: float):
     """Per-point weights (N,) and per-slice weights (chunks,) from times t (N,) and squared residuals sq (N,)."""
     idx = ((t - t0) / (t1 - t0) * chunks).floor().clamp(0, chunks - 1).long()
@@ -42,6 +51,7 @@ def causal_weights(t: torch.Tensor, sq: torch.Tensor, t0: float, t1: float, chun
     count = torch.zeros(chunks, dtype=sq.dtype, device=sq.device).index_add_(0, idx, torch.ones_like(sq))
     mean = total / count.clamp_min(1.0)
     before = torch.cat([mean.new_zeros(1), mean.cumsum(0)[:-1]])
+    eps = min(eps, MAX_EXPONENT / max(float(before[-1]), 1e-300))
     w = torch.exp(-eps * before)
     return w[idx], w
 
