@@ -67,6 +67,7 @@ def _problem_page(name: str, cls) -> str:
     problem = cls()
     cfg = configure(problem, None, None, {})
     lines, issues, points = report(problem, cfg)
+    (DOCS / "reference" / "problems").mkdir(parents=True, exist_ok=True)
     draw(problem, points, DOCS / "reference" / "problems" / f"{name}.png")
     doc = (cls.__doc__ or "").strip()
     out = [f"# `{name}`", "", cls.description, ""]

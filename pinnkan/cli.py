@@ -119,7 +119,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> Parser:
+    from pinnkan import __version__
+
     parser = Parser(prog="pinnkan", description="Physics-informed KANs (and MLPs) for PDEs.")
+    parser.add_argument("--version", action="version", version=f"pinnkan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     p = sub.add_parser("solve", help="train a surrogate on one problem", description="Train a PINN on PROBLEM.")
     p.add_argument("problem", nargs="?", help="registered problem (see 'pinnkan list') or a path to a problem .py file")

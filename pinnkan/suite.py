@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,20 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row["status"] = "ok" if not bad else f"{len(bad)} of {len(mine)}: {bad[0]}"
         out.append(row)
     return out
+
+
+def code_version() -> str:
+    """pinnkan's version and, in a git checkout, its commit (a '+' when the tree has changes)."""
+    from pinnkan import __version__
+
+    here = Path(__file__).resolve().parent
+    try:
+        git = ["git", "-C", str(here)]
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+        return f"pinnkan {__version__}, commit {commit.stdout.strip()}{'+' if dirty.stdout.strip() else ''}"
+    except (OSError, subprocess.CalledProcessError):
+        return f"pinnkan {__version__}"
 
 
 def markdown(rows: list[dict[str, Any]], stamp: str, command: str) -> str:
@@ -166,7 +181,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
         raise UserError("--seeds must be at least 1")
     rows = run_suite(problems, args.model, out, args.set, seeds=args.seeds, keep=args.keep)
     command = "pinnkan suite" + "".join(f" {a}" for a in sys.argv[2:])
-    write_text(out / "results.md", markdown(rows, time.strftime("%Y-%m-%d"), command))
+    write_text(out / "results.md", markdown(rows, f"{time.strftime('%Y-%m-%d')} ({code_version()})", command))
     print(f"wrote {out / 'results.md'} and {out / 'results.csv'}", file=sys.stderr)
     return 0
 

@@ -94,6 +94,24 @@ def test_plan_decides_every_key_with_a_reason_and_a_known_name():
     assert plan_of(Poisson1D()).value("alpha") == 1.0  # every condition imposed
 
 
+class Wave(Problem):
+    name = "wave_plan"
+    description = "u_tt = u_xx, at rest at t = 0"
+    coords = ("x", "t")
+    domain = Box((0.0, 0.0), (1.0, 1.0))
+    conditions = (Dirichlet(faces=("x-", "x+"), value=0.0), Initial(value=lambda p, x: torch.sin(math.pi * x[:, :1])))
+
+    def residual(self, x, jet):
+        return jet.dd("t") - jet.dd("x")
+
+
+def test_causal_weights_only_for_problems_first_order_in_time():
+    burgers = {d.key: d for d in plan_of(Burgers()).decisions}
+    assert burgers["causal"].value > 0 and "first order in time" in burgers["causal"].reason
+    assert "causal" not in {d.key for d in plan_of(Wave()).decisions}
+    assert "causal" not in {d.key for d in plan_of(Poisson1D()).decisions}
+
+
 def test_given_keys_and_problem_defaults_win_and_are_recorded():
     plan = plan_of(Burgers(), model__kind="kan", train__steps=40, data__n_interior=123)
     by_key = {d.key: d for d in plan.decisions}

@@ -96,10 +96,14 @@ def weights(s: Signals, plan: Plan) -> None:
 
 
 def causality(s: Signals, plan: Plan) -> None:
-    if s.time is None or s.pde_scale <= 0 or _schedule_given(plan):
+    """Causal weights where the PDE is first order in time (an evolution from initial data alone), so that a
+    network trained on all times at once does not settle on a solution that ignores the initial data. On the
+    development problems: Schrodinger 0.96 -> 2.5e-3 with them, multi-scale heat 3.4 -> 2.1e-2; the 1-D wave
+    (second order in time, with an initial rate) 6.6e-5 without them, 0.70 with."""
+    if s.time is None or s.orders.get(s.time, 0) != 1 or s.pde_scale <= 0 or _schedule_given(plan):
         return
     eps = float(f"{CAUSAL / s.pde_scale**2:.2g}")
-    why = f"time-dependent: earlier times first; {CAUSAL} / (largest PDE term {s.pde_scale:.3g})^2"
+    why = f"first order in time: earlier times first; {CAUSAL} / (largest PDE term {s.pde_scale:.3g})^2"
     plan.decide("causal", eps, why)
 
 
