@@ -84,9 +84,30 @@ def config_from_args(args: argparse.Namespace, problem: str | None) -> dict:
     return cfg
 
 
+def _without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
+    from pinnkan.distributed import init_from_env, launch
     from pinnkan.runfolder import resume_run, solve_config
     from pinnkan.training.signals import exit_code
+
+    if args.nproc is not None and args.nproc < 1:
+        raise UserError("--nproc must be at least 1")
+    if (args.nproc or 1) > 1 and "WORLD_SIZE" not in os.environ:
+        if not args.resume and not args.problem:
+            raise UserError("pinnkan solve: give a PROBLEM (see 'pinnkan list') or --resume DIR")
+        return launch(_without_nproc(args.argv), args.nproc)
+    init_from_env(getattr(args, "run.device", None) or "cpu")
 
     if args.resume:
         given = [f for f, key in SOLVE_FLAGS.items() if getattr(args, key) is not None]
@@ -127,6 +148,14 @@ def build_parser() -> Parser:
     p = sub.add_parser("solve", help="train a surrogate on one problem", description="Train a PINN on PROBLEM.")
     p.add_argument("problem", nargs="?", help="registered problem (see 'pinnkan list') or a path to a problem .py file")
     p.add_argument("--resume", metavar="DIR", help="continue the run at DIR from its last checkpoint")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train data-parallel on N processes of this machine (gloo on CPU, NCCL with --device cuda); "
+        "under torchrun the processes are torchrun's",
+    )
     add_solve_options(p)
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("list", help="list the registered problems", description="List the registered problems.")
@@ -162,11 +191,14 @@ def _extra_commands():
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         if getattr(args, "no_progress", False) is False and os.environ.get("PINNKAN_NO_PROGRESS"):
             args.no_progress = True
         return args.func(args)
     except UserError as exc:
         msg = str(exc)
+        if os.environ.get("RANK", "0") != "0":  # a data-parallel run: rank 0 says it, once
+            return 2
         print(msg if msg.startswith("pinnkan") else f"pinnkan: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from pinnkan import plots
+from pinnkan.distributed import current
 from pinnkan.errors import UserError
 from pinnkan.metrics import METRICS
 from pinnkan.output import RunDir, atomic_write, write_csv, write_json
@@ -147,11 +148,13 @@ def _train_into(
     """Run ``start(callbacks)`` -> Solution under deferred signals, retry divergence as configured, write."""
     t_start = time.perf_counter()
     r = cfg["run"]
+    # several processes: rank 0 retries nothing on its own (the others would wait for it in the next step)
+    retry = r["on_divergence"] == "retry" and not current().active
     with signals.deferred_signals():
         try:
             solution = start(_callbacks(run_dir, cfg))
             retries = 0
-            while solution.status == "diverged" and r["on_divergence"] == "retry" and retries < r["divergence_retries"]:
+            while solution.status == "diverged" and retry and retries < r["divergence_retries"]:
                 ckpt_path = run_dir.path / FILENAME
                 if not ckpt_path.exists():
                     break
@@ -179,10 +182,15 @@ def solve_config(cfg: dict[str, dict[str, Any]], echo: bool = True) -> dict[str,
     """Train as the (command line's) configuration says, write the run folder, return metrics.json's content."""
     params = {k: v for k, v in cfg["problem"].items() if k != "name"}
     problem = load_problem(cfg["problem"]["name"], **params)
+    comm = current()
     resolved = configure(problem, cfg["model"]["kind"], cfg, {})
     out = resolved["run"]["out"] or default_out(resolved)
     resolved["run"]["out"] = out
+    resolved = comm.broadcast(resolved)  # several processes: rank 0's plan and folder, taken once
     model, engine = prepare(problem, resolved["model"]["kind"], resolved)
+    if not comm.main:  # rank 0 alone writes and reports
+        resolved["run"]["progress"] = False
+        return _train_elsewhere(resolved, lambda cbs: train(problem, resolved["model"]["kind"], resolved, cbs))
     run_dir = RunDir(out)  # an unusable --out is refused before training, not after
     if echo:
         print(
@@ -194,6 +202,15 @@ def solve_config(cfg: dict[str, dict[str, Any]], echo: bool = True) -> dict[str,
             print(f"  plan: {line}", file=sys.stderr)
     # the model by name: train() may scout restarts (pinnkan.restarts) before building the one it trains
     return _train_into(run_dir, resolved, lambda cbs: train(problem, resolved["model"]["kind"], resolved, cbs), echo)
+
+
+def _train_elsewhere(cfg: dict[str, dict[str, Any]], start) -> dict[str, Any]:
+    """A data-parallel run's process other than rank 0: trains its share, writes nothing; metrics.json's
+    content as rank 0 computes it (not written)."""
+    t_start = time.perf_counter()
+    with signals.deferred_signals():
+        solution = start([])
+    return metrics(solution, time.perf_counter() - t_start)
 
 
 def find_checkpoint(out: str | Path) -> Path:
@@ -216,11 +233,16 @@ def find_checkpoint(out: str | Path) -> Path:
 
 def resume_run(out: str | Path, progress: bool | None = None, echo: bool = True) -> dict[str, Any]:
     """Continue the run at ``out`` from its last checkpoint, appending to its history; metrics.json's content."""
-    ckpt = load_checkpoint(find_checkpoint(out))
+    comm = current()
+    # several processes: rank 0 reads the checkpoint (taken with any number of processes) and sends it
+    ckpt = comm.broadcast(load_checkpoint(find_checkpoint(out)) if comm.main else None)
     cfg = ckpt["config"]
     cfg["run"]["out"] = str(out)
     if progress is not None:
         cfg["run"]["progress"] = progress
+    if not comm.main:
+        cfg["run"]["progress"] = False
+        return _train_elsewhere(cfg, lambda cbs: resume(ckpt, cbs))
     run_dir = RunDir(out, resume=True)
     if echo:
         pos = ckpt["position"]

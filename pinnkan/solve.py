@@ -299,12 +299,32 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
         lambda n=name: PHASES[n].check(model, cfg["train"], problem) for name in cfg["train"]["optimizer"].split("+")
     ]
     checks += [lambda c=cls: c.check(problem, cfg) for cls in TECHNIQUES.values()]
+    checks.append(lambda: check_distributed(cfg))
     for check in checks:
         try:
             check()
         except ValueError as exc:
             raise UserError(str(exc)) from None
     return model, engine
+
+
+def check_distributed(cfg: dict[str, dict[str, Any]]) -> None:
+    """Refuse (ValueError, one line) what a data-parallel run cannot do yet: techniques that read one
+    process's residuals without reducing them, residual-based resampling, and retries after divergence."""
+    from pinnkan.distributed import current
+    from pinnkan.training import TECHNIQUES
+
+    comm = current()
+    if not comm.active:
+        return
+    for name, cls in TECHNIQUES.items():
+        if not cls.distributed and cls.from_config(cfg) is not None:
+            raise ValueError(
+                f"train.{next(iter(cls.switch), name)}: the {name!r} technique runs on one process only; "
+                f"switch it off to train on {comm.size} processes"
+            )
+    if cfg["train"].get("resample", "none") != "none":
+        raise ValueError(f"train.resample: resampling runs on one process only; set it to none for {comm.size}")
 
 
 def solve(

@@ -179,9 +179,10 @@ def cmd_suite(args: argparse.Namespace) -> int:
         raise UserError(f"--out {str(out)!r} cannot be written: {exc.strerror}") from None
     if args.seeds < 1:
         raise UserError("--seeds must be at least 1")
+    stamp = f"{time.strftime('%Y-%m-%d')} ({code_version()})"  # the code the runs start with
     rows = run_suite(problems, args.model, out, args.set, seeds=args.seeds, keep=args.keep)
     command = "pinnkan suite" + "".join(f" {a}" for a in sys.argv[2:])
-    write_text(out / "results.md", markdown(rows, f"{time.strftime('%Y-%m-%d')} ({code_version()})", command))
+    write_text(out / "results.md", markdown(rows, stamp, command))
     print(f"wrote {out / 'results.md'} and {out / 'results.csv'}", file=sys.stderr)
     return 0
 

@@ -65,16 +65,28 @@ def checks() -> None:
         print(f"wrote {GENERATED / f'{stem}-check.md'} and {picture}")
 
 
+def shrink(src: Path, dst: Path, size: int = 720) -> None:
+    """A copy of a run's picture at most ``size`` pixels wide, in 64 colours (the docs keep many)."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        im = im.convert("RGB")
+        im.thumbnail((size, size))
+        im.quantize(64).save(dst, optimize=True)
+
+
 def suite(run_dir: str, name: str) -> None:
-    """docs/results/NAME.md from a `pinnkan suite` folder: its results.csv as a table, the command and the
-    date from its results.md, the machine and commit of now (the runs are read, not rerun)."""
+    """docs/results/NAME.md from a `pinnkan suite` folder: its results.csv as a table, the command, date and
+    commit from its results.md, each run's solution and loss pictures copied beside the page (the runs are
+    read, not rerun); where PINNacle has a task of the problem's class, its best figure and the ratio."""
     folder = Path(run_dir)
     rows = list(csv.DictReader((folder / "results.csv").open()))
     head = (folder / "results.md").read_text().splitlines()[0] if (folder / "results.md").exists() else ""
     lines = [head.replace("Produced by", "Runs produced by") or f"Runs in {run_dir}.", ""]
     lines.append(provenance(f"python scripts/docs_outputs.py suite {run_dir} {name}"))
-    lines += ["", "| problem | surrogate | params | rel_l2 | rel_h1 | train s | outcome | status |"]
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines += ["", "| problem | surrogate | params | rel_l2 | rel_h1 | train s | outcome | PINNacle best | pictures |"]
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    pictures = RESULTS / name
     for r in rows:
         def fmt(v: str) -> str:
             try:
@@ -82,10 +94,26 @@ def suite(run_dir: str, name: str) -> None:
             except ValueError:
                 return v
 
+        links = []
+        for kind in ("solution", "loss_curves"):
+            src = folder / "runs" / r["problem"] / f"{kind}.png"
+            if src.is_file():
+                dst = pictures / f"{r['problem']}-{kind}.png"
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shrink(src, dst)
+                links.append(f"[{kind.split('_')[0]}]({name}/{dst.name})")
+        cls, best = PINNACLE.get(r["problem"], ("", None))
+        versus = ""
+        if best is not None:
+            try:
+                versus = f"{best:.1e} ({cls}; {best / float(r['rel_l2']):.0f}x)"
+            except (ValueError, ZeroDivisionError):
+                versus = f"{best:.1e} ({cls})"
         wall = f"{float(r['wall_s']):.0f}" if r.get("wall_s") else ""
+        outcome = r.get("outcome", "") if r["status"] == "ok" else r["status"][:60]
         lines.append(
             f"| {r['problem']} | {r['surrogate']} | {r['params']} | {fmt(r['rel_l2'])} | {fmt(r['rel_h1'])} | "
-            f"{wall} | {r.get('outcome', '')} | {r['status'][:60]} |"
+            f"{wall} | {outcome} | {versus} | {' '.join(links)} |"
         )
     write(RESULTS / f"{name}.md", "\n".join(lines) + "\n")
     print(f"wrote {RESULTS / f'{name}.md'}")
@@ -112,14 +140,21 @@ def readme(run_dir: str, path: Path = ROOT / "README.md") -> None:
     folder = Path(run_dir)
     rows = list(csv.DictReader((folder / "results.csv").open()))
     lines = [provenance(f"python scripts/docs_outputs.py readme {run_dir}"), ""]
-    lines += ["| held-out problem | rel_l2 | outcome | PINNacle class | its best (MLP) |", "|---|---|---|---|---|"]
+    lines += ["| held-out problem | rel_l2 | outcome | PINNacle class | its best (MLP) | ratio |", "|---|---|---|---|---|---|"]
     for r in rows:
         cls, best = PINNACLE.get(r["problem"], ("", None))
         try:
             rel = f"{float(r['rel_l2']):.1e}"
         except ValueError:
             rel = r["status"][:30]
-        lines.append(f"| {r['problem']} | {rel} | {r.get('outcome', '')} | {cls} | {f'{best:.1e}' if best else ''} |")
+        ratio = ""
+        if best:
+            try:
+                ratio = f"{best / float(r['rel_l2']):.0f}x"
+            except (ValueError, ZeroDivisionError):
+                pass
+        best_text = f"{best:.1e}" if best else ""
+        lines.append(f"| {r['problem']} | {rel} | {r.get('outcome', '')} | {cls} | {best_text} | {ratio} |")
     text = path.read_text()
     start, end = text.index("<!-- results:start -->"), text.index("<!-- results:end -->")
     write(path, text[: start + len("<!-- results:start -->")] + "\n" + "\n".join(lines) + "\n" + text[end:])

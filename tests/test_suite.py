@@ -97,6 +97,7 @@ def test_suite_over_a_folder_of_files_keeps_finished_runs_and_feeds_the_docs_gen
     page = (tmp_path / "results" / "dev.md").read_text()
     assert "Produced by `python scripts/docs_outputs.py suite" in page and "commit" in page
     assert "| burgers |" in page and "| elasticity |" in page
+    assert "(dev/burgers-solution.png)" in page and (tmp_path / "results" / "dev" / "burgers-solution.png").is_file()
     readme = tmp_path / "README.md"
     readme.write_text("before\n<!-- results:start -->\nPREVIOUS TABLE\n<!-- results:end -->\nafter\n")
     gen.readme(str(out), readme)

@@ -120,7 +120,11 @@ def schedule(s: Signals, plan: Plan) -> None:
     plan.decide("optimizer", "adam+lm", "Gauss-Newton (Levenberg-Marquardt) after a short Adam start")
     plan.decide("adam_steps", WARMUP, "a short start")
     plan.decide("steps", ROUND_STEPS, "per round at most: plateaus end rounds first")
-    plan.decide("adaptive", True, "rounds growing the model or the points where the check residual stalls")
+    if s.processes > 1:
+        why = f"{s.processes} processes: budgeted rounds run on one process only; the schedule to the budget"
+        plan.decide("adaptive", False, why)
+    else:
+        plan.decide("adaptive", True, "rounds growing the model or the points where the check residual stalls")
     plan.decide("max_time", BUDGET, "the default budget")
 
 

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from pinnkan.conditions import Dirichlet, Initial, PointSet, evaluate_value
+from pinnkan.distributed import current
 from pinnkan.domains import Box, SpaceTime
 from pinnkan.jet import Jet
 from pinnkan.layout import LAP, Layout
@@ -65,6 +66,7 @@ class Signals:
     observations: int = 0  # observed values (observations and point sets)
     unknowns: int = 0
     budget: float = 0.0
+    processes: int = 1  # a data-parallel run's processes (pinnkan.distributed)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -260,4 +262,5 @@ def read_signals(problem, budget: float = 0.0, observations: int = 0) -> Signals
         observations=int(observations + points),
         unknowns=len(getattr(problem, "unknown_specs", {}) or {}),
         budget=float(budget),
+        processes=current().size,
     )

@@ -44,11 +44,15 @@ def _non_negative(value: float) -> str | None:
 MAX_EXPONENT = 20.0
 
 
-def causal_weights(t: torch.Tensor, sq: torch.Tensor, t0: float, t1: float, chunks: int, eps: float):
-    """Per-point weights (N,) and per-slice weights (chunks,) from times t (N,) and squared residuals sq (N,)."""
+def causal_weights(t: torch.Tensor, sq: torch.Tensor, t0: float, t1: float, chunks: int, eps: float, comm=None):
+    """Per-point weights (N,) and per-slice weights (chunks,) from times t (N,) and squared residuals sq (N,);
+    with ``comm`` (pinnkan.distributed) the slices' sums and counts are over every process's points."""
     idx = ((t - t0) / (t1 - t0) * chunks).floor().clamp(0, chunks - 1).long()
     total = torch.zeros(chunks, dtype=sq.dtype, device=sq.device).index_add_(0, idx, sq)
     count = torch.zeros(chunks, dtype=sq.dtype, device=sq.device).index_add_(0, idx, torch.ones_like(sq))
+    if comm is not None and comm.active:
+        both = comm.sum_(torch.cat([total, count]).to(comm.device)).to(total)
+        total, count = both[:chunks], both[chunks:]
     mean = total / count.clamp_min(1.0)
     before = torch.cat([mean.new_zeros(1), mean.cumsum(0)[:-1]])
     eps = min(eps, MAX_EXPONENT / max(float(before[-1]), 1e-300))
@@ -61,6 +65,7 @@ class CausalWeights(Technique):
 
     name = "causal"
     switch = {"causal": 1.0}
+    distributed = True
     config_keys = {
         "causal": Key(
             "float",
@@ -97,15 +102,20 @@ class CausalWeights(Technique):
     def _update(self, state: TrainState) -> None:
         loss, p = state.loss, state.problem
         r = loss.last_residuals.get("pde")
-        x = loss.points.interior
-        if r is None or r.shape[0] != x.shape[0]:
+        x = loss.local_points().interior  # the residuals are this process's share
+        stale = r is None or r.shape[0] != x.shape[0]
+        if loss.comm.active:  # terms() is collective: every process evaluates it, or none
+            stale = bool(loss.comm.max_(torch.tensor([float(stale)], device=loss.comm.device))[0])
+        if stale:
             with torch.no_grad():
                 loss.terms()
             r = loss.last_residuals["pde"]
         axis = p.coords.index(p.time)
         lo, hi = p.domain.bounds()
         sq = r.reshape(r.shape[0], -1).square().sum(1)
-        per_point, per_slice = causal_weights(x[:, axis], sq, float(lo[axis]), float(hi[axis]), self.chunks, self.eps)
+        per_point, per_slice = causal_weights(
+            x[:, axis], sq, float(lo[axis]), float(hi[axis]), self.chunks, self.eps, loss.comm
+        )
         loss.point_weights["pde"] = per_point
         self.min_weight = float(per_slice.min())
 

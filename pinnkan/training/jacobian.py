@@ -67,12 +67,13 @@ def _terms(loss: PINNLoss):
             jet = model.forward_jet(xg, layout).to_jet(p.coords, p.fields)
             return p.residual(xg, jet).reshape(-1)
 
-    x = loss.points.interior
+    points = loss.local_points()  # this process's share (all of them for one process)
+    x = points.interior
     given = _constraint_rows(model, x, layout)
     yield "pde", (x[:, None], *(g[:, None] for g in given)), (x, *given), pde, loss.alpha, None
     trained = loss.trained_names
-    for i, (name, cond, xc) in enumerate(zip(p.condition_names, p.conditions, loss.points.conditions)):
-        if name not in trained:  # imposed by the surrogate (a hard constraint): no residual to reduce
+    for i, (name, cond, xc) in enumerate(zip(p.condition_names, p.conditions, points.conditions)):
+        if name not in trained or xc.shape[0] == 0:  # imposed by the surrogate, or none in this share
             continue
         cond_layout = p.condition_layout(i)
 
@@ -84,8 +85,8 @@ def _terms(loss: PINNLoss):
         given = _constraint_rows(model, xc, cond_layout)
         grouped = (_groups(cond, xc), *(_groups(cond, g) for g in given))
         yield name, grouped, (xc, *given), fn, cond.weight, None
-    data = loss.data
-    if data is not None:
+    data = loss.local_data()
+    if data is not None and data.x.shape[0] > 0:
 
         def observed(params, xg, values, root_w):
             with reparametrize(model, params):
@@ -99,7 +100,7 @@ def row_scale(loss: PINNLoss, key: str, weight: float, entries: int | None, grou
     """The factor (groups k,) of each residual entry in r: sqrt(weight * term scale / entries), times sqrt(w_i)
     of its group's point weight where the term has point weights; k entries per group, group-major."""
     weight = weight * loss.term_scale.get(key, 1.0)
-    scale = math.sqrt(weight / (entries if entries is not None else groups * k))
+    scale = math.sqrt(weight / (entries if entries is not None else loss.global_groups(key, groups) * k))
     like = loss.points.interior
     out = torch.full((groups * k,), scale, dtype=like.dtype, device=like.device)
     point_w = loss.point_weights.get(key)

@@ -106,13 +106,17 @@ class LevenbergMarquardt(Phase):
         r, jac = residual_jacobian(self.loss)
         a = jac.T @ jac
         g = jac.T @ r
+        comm = self.loss.comm
+        if comm.active:  # each process holds its rows of J: J^T J, J^T r and ||r||^2 are sums over them
+            a, g = comm.sum_(a), comm.sum_(g)
+        loss0 = comm.sum_float(r @ r)
         scale = a.diagonal().clamp_min(1e-12 * float(a.diagonal().max().clamp_min(1e-300)))
 
         def solve(damping: float) -> torch.Tensor | None:
             chol, info = torch.linalg.cholesky_ex(a + damping * torch.diag(scale))
             return -torch.cholesky_solve(g[:, None], chol)[:, 0] if int(info) == 0 else None
 
-        return self.damped_step(float(r @ r), g, solve, lambda delta: float(delta @ (a @ delta)))
+        return self.damped_step(loss0, g, solve, lambda delta: float(delta @ (a @ delta)))
 
     def damped_step(self, loss0: float, g: torch.Tensor, solve, curvature) -> dict[str, float]:
         """Try ``solve(damping)`` (the step delta, or None when the system could not be solved) with growing

@@ -84,7 +84,7 @@ class MatrixFreeLM(LevenbergMarquardt):
         g = op.rmatvec(r)
         gen = torch.Generator(device="cpu").manual_seed(len(self.cg_iterations))
         probes = [torch.randint(0, 2, theta.shape, generator=gen).to(theta) * 2 - 1 for _ in range(PROBES)]
-        trace = sum(float(op.matvec(z).square().sum()) for z in probes) / PROBES
+        trace = sum(op.sq_norm(op.matvec(z)) for z in probes) / PROBES
         per_param = max(trace / theta.numel(), 1e-300)
 
         def gauss_newton(v: torch.Tensor) -> torch.Tensor:
@@ -96,4 +96,4 @@ class MatrixFreeLM(LevenbergMarquardt):
             self.cg_iterations.append(used)
             return delta
 
-        return self.damped_step(float(r @ r), g, solve, lambda delta: float(op.matvec(delta).square().sum()))
+        return self.damped_step(op.sq_norm(r), g, solve, lambda delta: op.sq_norm(op.matvec(delta)))

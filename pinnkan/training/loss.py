@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pinnkan.distributed import current
 from pinnkan.jet import compute_jet
 from pinnkan.problem import Problem
 from pinnkan.unknowns import estimates
@@ -93,7 +94,40 @@ class PINNLoss:
         self.point_weights: dict[str, Tensor] = {}
         self.term_scale: dict[str, float] = {}
         # the residuals (detached) of the last evaluation, by term key, for callbacks that weight by them
+        # (with several processes: this process's share, pinnkan.distributed)
         self.last_residuals: dict[str, Tensor] = {}
+        self.comm = current()
+        self._shares: tuple | None = None
+
+    def local_points(self) -> Collocation:
+        """This process's share of the points (all of them for one process; see pinnkan.distributed)."""
+        if not self.comm.active:
+            return self.points
+        key = (id(self.points), id(self.points.interior), *(id(c) for c in self.points.conditions))
+        if self._shares is None or self._shares[0] != key:
+            conds = self.problem.conditions
+            local = Collocation(
+                self.comm.rows(self.points.interior),
+                [self.comm.rows(x, c.coupled_points) for x, c in zip(self.points.conditions, conds)],
+            )
+            self._shares = (key, local)
+        return self._shares[1]
+
+    def local_data(self) -> DataTerm | None:
+        """This process's share of the observations (their count stays the global one)."""
+        d = self.data
+        if d is None or not self.comm.active:
+            return d
+        return DataTerm(self.comm.rows(d.x), self.comm.rows(d.values), self.comm.rows(d.weights), d.count, d.weight)
+
+    def global_groups(self, key: str, local: int) -> int:
+        """The residual groups (points, or coupled pairs) of term ``key`` over every process."""
+        if not self.comm.active:
+            return local
+        if key == "pde":
+            return self.points.interior.shape[0]
+        i = self.names.index(key)
+        return self.points.conditions[i].shape[0] // self.problem.conditions[i].coupled_points
 
     @property
     def imposed(self) -> frozenset[str]:
@@ -116,33 +150,47 @@ class PINNLoss:
         observations."""
         return ("pde", *self.trained_names, *(("data",) if self.data is not None else ()))
 
+    def _mean(self, key: str, square: Tensor) -> Tensor:
+        """The term's mean over every process's entries: this share's sum over the global count."""
+        if not self.comm.active:
+            return square.mean()
+        per_row = square[0].numel() if square.shape[0] else max(square.numel(), 1)
+        return square.sum() / (self.global_groups(key, square.shape[0]) * per_row)
+
     def _weighted(self, key: str, residual: Tensor) -> tuple[Tensor, Tensor]:
         """(plain mean square, weighted mean square) of one term's residual (m,) or (m, F)."""
         self.last_residuals[key] = residual.detach()
         square = residual.square()
-        plain = square.mean()
+        plain = self._mean(key, square)
         w = self.point_weights.get(key)
         if w is None:
             return plain, plain
         if w.shape[0] != square.shape[0]:
             raise RuntimeError(f"point weights of {key!r} have {w.shape[0]} entries for {square.shape[0]} residuals")
-        return plain, (w.reshape(-1, *([1] * (square.dim() - 1))) * square).mean()
+        return plain, self._mean(key, w.reshape(-1, *([1] * (square.dim() - 1))) * square)
 
     def terms(self) -> dict[str, Tensor]:
         """Scalars: loss, pde_loss, bc_loss / ic_loss (where present), <name>_loss per condition, data_loss."""
         p, m, e = self.problem, self.model, self.engine
-        x = self.points.interior
+        points = self.local_points()
+        x = points.interior
         with estimates(p, m):
             jet = compute_jet(e, m, x, p.jet_layout(), p.coords, p.fields)
             pde, weighted = self._weighted("pde", p.residual(x, jet))
             terms = {"pde_loss": pde}
             total = self.alpha * self.term_scale.get("pde", 1.0) * weighted
             imposed = self.imposed
-            for i, (name, cond, xc) in enumerate(zip(self.names, p.conditions, self.points.conditions)):
+            for i, (name, cond, xc) in enumerate(zip(self.names, p.conditions, points.conditions)):
+                if xc.shape[0] == 0:  # a share with none of this condition's points (a gauge on another process)
+                    term = x.new_zeros(())
+                    group = f"{cond.kind}_loss"
+                    terms[group] = terms[group] + term if group in terms else term
+                    terms[f"{name}_loss"] = term
+                    continue
                 jc = compute_jet(e, m, xc, p.condition_layout(i), p.coords, p.fields)
                 residual = cond.residual(p, xc, jc)
                 if name in imposed:  # holds by construction: reported, not trained
-                    term = cond.weight * residual.detach().square().mean()
+                    term = cond.weight * self._mean(name, residual.detach().square())
                 else:
                     plain, weighted = self._weighted(name, residual)
                     term = cond.weight * plain
@@ -150,8 +198,19 @@ class PINNLoss:
                 group = f"{cond.kind}_loss"
                 terms[group] = terms[group] + term if group in terms else term
                 terms[f"{name}_loss"] = term
-        if self.data is not None:
-            terms["data_loss"] = self.data.loss(m(self.data.x))
-            total = total + self.data.weight * self.term_scale.get("data", 1.0) * terms["data_loss"]
+        data = self.local_data()
+        if data is not None:
+            terms["data_loss"] = data.loss(m(data.x))
+            total = total + data.weight * self.term_scale.get("data", 1.0) * terms["data_loss"]
         terms["loss"] = total
+        if self.comm.active:
+            terms = self._summed(terms)
         return terms
+
+    def _summed(self, terms: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Each term's value summed over the processes; its gradient stays this process's share (the phases
+        sum the gradients: pinnkan.distributed.Comm.sum_grads_)."""
+        keys = list(terms)
+        local = torch.stack([terms[k].detach().reshape(()) for k in keys])
+        total = self.comm.sum_(local.clone().to(self.comm.device)).to(local)
+        return {k: terms[k] + (total[i] - local[i]) for i, k in enumerate(keys)}

@@ -71,9 +71,14 @@ class ResidualOperator:
             return jvp(self.residual, (self.at,), (v,))[1].detach()
 
     def rmatvec(self, u: Tensor) -> Tensor:
-        """J^T u (P,) at the linearisation point, u (M,)."""
+        """J^T u (P,) at the linearisation point, u (M,): summed over the processes (each holds its rows)."""
         with reference_ops(self.model):
-            return self._vjp(u)[0].detach()
+            out = self._vjp(u)[0].detach()
+        return self.loss.comm.sum_(out) if self.loss.comm.active else out
+
+    def sq_norm(self, u: Tensor) -> float:
+        """||u||^2 of a residual-space vector (M,), over every process's rows."""
+        return self.loss.comm.sum_float(u @ u)
 
 
 def conjugate_gradient(apply, b: Tensor, iters: int, tol: float) -> tuple[Tensor, int]:

@@ -50,6 +50,7 @@ class Phase(ABC):
                 p.grad = None
             terms = self.loss.terms()
             terms["loss"].backward()
+            self.loss.comm.sum_grads_(self.params)  # several processes: each holds its share's gradient
             self.last_terms = {k: float(v.detach()) for k, v in terms.items()}
             return terms["loss"]
 

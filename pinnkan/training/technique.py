@@ -25,6 +25,9 @@ class Technique(Callback):
     switch: ClassVar[dict[str, Any]] = {}
     # whether it acts through the loss's point weights or term scales (most do; budgeted training grows things)
     weights_loss: ClassVar[bool] = True
+    # whether it reduces what it reads over the processes of a data-parallel run (pinnkan.distributed);
+    # one that does not is refused there rather than run on one process's share
+    distributed: ClassVar[bool] = False
 
     @classmethod
     def from_config(cls, cfg: dict[str, dict[str, Any]]) -> Technique | None:

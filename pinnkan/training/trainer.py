@@ -161,6 +161,9 @@ class Trainer:
             state.step += 1
             state.phase_step += 1
             self._emit("on_step_end", state)
+            if self.loss.comm.active:  # the clock and the signals are rank 0's: every process stops together
+                agreed = (state.stop_phase, state.stop_run, state.status, state.signal)
+                state.stop_phase, state.stop_run, state.status, state.signal = self.loss.comm.broadcast(agreed)
             if state.stop_phase:
                 break
         self._emit("on_phase_end", state)
