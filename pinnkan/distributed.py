@@ -61,6 +61,21 @@ class Comm:
         blocks = x.reshape(coupled, -1, *x.shape[1:])
         return blocks[:, self.share(blocks.shape[1])].reshape(-1, *x.shape[1:])
 
+    def gather(self, local: Tensor, n: int) -> Tensor:
+        """The whole (n, ...) from each process's share (its rows of :meth:`share`), on every process."""
+        if not self.active:
+            return local
+        full = local.new_zeros((n, *local.shape[1:]))
+        full[self.share(n)] = local
+        return self.sum_(full.to(self.device)).to(local)
+
+    def all_true(self, flag: bool) -> bool:
+        """Whether ``flag`` holds on every process (so that all take the same branch around a collective)."""
+        if not self.active:
+            return flag
+        t = torch.tensor([0.0 if flag else 1.0], dtype=torch.float64, device=self.device)
+        return float(self.max_(t)[0]) == 0.0
+
     def sum_(self, t: Tensor) -> Tensor:
         """Sum ``t`` over the processes, in place (returned)."""
         if self.active:

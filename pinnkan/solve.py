@@ -309,8 +309,8 @@ def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, A
 
 
 def check_distributed(cfg: dict[str, dict[str, Any]]) -> None:
-    """Refuse (ValueError, one line) what a data-parallel run cannot do yet: techniques that read one
-    process's residuals without reducing them, residual-based resampling, and retries after divergence."""
+    """Refuse (ValueError, one line) the techniques a data-parallel run cannot do yet (those that do not
+    reduce what they read over the processes: ``Technique.distributed``)."""
     from pinnkan.distributed import current
     from pinnkan.training import TECHNIQUES
 
@@ -323,8 +323,6 @@ def check_distributed(cfg: dict[str, dict[str, Any]]) -> None:
                 f"train.{next(iter(cls.switch), name)}: the {name!r} technique runs on one process only; "
                 f"switch it off to train on {comm.size} processes"
             )
-    if cfg["train"].get("resample", "none") != "none":
-        raise ValueError(f"train.resample: resampling runs on one process only; set it to none for {comm.size}")
 
 
 def solve(

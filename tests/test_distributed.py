@@ -88,11 +88,38 @@ def test_two_processes_equal_one(tmp_path, capsys, optimizer):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heat.py", "one", "two"]  # nothing else written
 
 
+@pytest.mark.parametrize(
+    "technique", [["--set", "train.rba=true", "--set", "train.causal=0"], ["--set", "train.balance=gradnorm"]]
+)
+def test_techniques_that_reduce_equal_one_process(tmp_path, capsys, technique):
+    """Residual-based attention (multipliers gathered whole) and gradient balancing (each term's gradient
+    summed before its norm): the two-process run's losses are the one-process run's."""
+    f = tmp_path / "heat.py"
+    f.write_text(HEAT)
+    argv = ["solve", str(f), *SMALL, *technique, "--optimizer", "adam+lm", "--adam-steps", "3", "--steps", "3"]
+    argv += ["--set", "train.balance_every=2"]
+    code, _, err = run([*argv, "--out", str(tmp_path / "one")], capsys)
+    assert code == 0, err
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "PINNKAN_NO_PROGRESS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pinnkan", *argv, "--out", str(tmp_path / "two"), "--nproc", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    one, two = _history(tmp_path / "one"), _history(tmp_path / "two")
+    assert len(one) == len(two) > 4
+    for a, b in zip(one, two):
+        assert float(b["loss"]) == pytest.approx(float(a["loss"]), rel=1e-10, abs=1e-300), (a, b)
+
+
 def test_one_process_techniques_are_refused_in_one_line(tmp_path):
     f = tmp_path / "heat.py"
     f.write_text(HEAT)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "PINNKAN_NO_PROGRESS": "1"}
-    argv = ["solve", str(f), *SMALL, "--set", "train.rba=true", "--set", "train.causal=0", "--steps", "2"]
+    argv = ["solve", str(f), *SMALL, "--set", "train.adaptive=true", "--steps", "2"]
     done = subprocess.run(
         [sys.executable, "-m", "pinnkan", *argv, "--out", str(tmp_path / "o"), "--nproc", "2"],
         capture_output=True,

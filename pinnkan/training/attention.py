@@ -40,6 +40,7 @@ class ResidualAttention(Technique):
     """Per-point attention weights of residual-based attention (see the module docstring)."""
 
     name = "rba"
+    distributed = True
     switch = {"rba": True}
     config_keys = {
         "rba": Key("bool", False, help="residual-based attention: a weight per point that grows with |residual|"),
@@ -71,7 +72,12 @@ class ResidualAttention(Technique):
                 self.lam[key] = torch.full((n,), self.rate, dtype=like.dtype, device=like.device)
             else:
                 self.lam[key] = lam.to(dtype=like.dtype, device=like.device)
-            loss.point_weights[key] = self._normalised(self.lam[key])
+            loss.point_weights[key] = self._share(loss, self._normalised(self.lam[key]))
+
+    @staticmethod
+    def _share(loss, w: torch.Tensor) -> torch.Tensor:
+        """This process's rows of a whole weight vector (all of it for one process: pinnkan.distributed)."""
+        return w[loss.comm.share(w.shape[0])] if loss.comm.active else w
 
     @staticmethod
     def _normalised(lam: torch.Tensor) -> torch.Tensor:
@@ -89,13 +95,19 @@ class ResidualAttention(Technique):
 
     def on_step_end(self, state: TrainState) -> None:
         loss = state.loss
+        comm = loss.comm
         for key, lam in self.lam.items():
             r = loss.last_residuals.get(key)
-            if r is None or r.shape[0] != lam.shape[0]:
+            # the multipliers are kept whole on every process; each sees its share's residuals
+            share = comm.share(lam.shape[0])
+            if r is None and share.stop == share.start:  # none of this term's points on this process
+                r = lam.new_zeros((0,))
+            if not comm.all_true(r is not None and r.shape[0] == share.stop - share.start):
                 continue
-            size = r.abs().reshape(r.shape[0], -1).amax(1).to(lam.dtype)
+            local = r.abs().reshape(r.shape[0], -1).amax(1).to(lam.dtype) if r.shape[0] else lam.new_zeros((0,))
+            size = comm.gather(local, lam.shape[0])
             lam.mul_(self.decay).add_(self.rate * size / size.max().clamp_min(1e-300))
-            loss.point_weights[key] = self._normalised(lam)
+            loss.point_weights[key] = self._share(loss, self._normalised(lam))
 
     def on_train_end(self, state: TrainState) -> None:
         for key in self.lam:  # later evaluations (eval, prune) see the plain loss

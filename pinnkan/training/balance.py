@@ -48,6 +48,7 @@ class GradientBalance(Technique):
     """Term scales from gradient norms (see the module docstring)."""
 
     name = "balance"
+    distributed = True
     switch = {"balance": "gradnorm"}
     config_keys = {
         "balance": Key("str", "none", BALANCINGS, help="gradnorm: scale loss terms to equal gradient norms"),
@@ -89,8 +90,12 @@ class GradientBalance(Technique):
         terms = term_tensors(loss)
         norms = {}
         for i, (key, term) in enumerate(terms.items()):
-            grads = torch.autograd.grad(term, params, retain_graph=i + 1 < len(terms), allow_unused=True)
-            norms[key] = math.sqrt(sum(float(g.square().sum()) for g in grads if g is not None))
+            grads = [None] * len(params)  # a term with none of its points on this process has no graph here
+            if term.requires_grad:
+                grads = torch.autograd.grad(term, params, retain_graph=i + 1 < len(terms), allow_unused=True)
+            flat = torch.cat([(torch.zeros_like(q) if g is None else g).reshape(-1) for q, g in zip(params, grads)])
+            flat = loss.comm.sum_(flat.detach()) if loss.comm.active else flat  # each process's share summed
+            norms[key] = math.sqrt(float(flat.square().sum()))
         total = sum(norms.values())
         for key, norm in norms.items():
             target = total / norm if norm > 0 and math.isfinite(norm) else self.scale.get(key, 1.0)
