@@ -140,7 +140,8 @@ def readme(run_dir: str, path: Path = ROOT / "README.md") -> None:
     folder = Path(run_dir)
     rows = list(csv.DictReader((folder / "results.csv").open()))
     lines = [provenance(f"python scripts/docs_outputs.py readme {run_dir}"), ""]
-    lines += ["| held-out problem | rel_l2 | outcome | PINNacle class | its best (MLP) | ratio |", "|---|---|---|---|---|---|"]
+    lines += ["| held-out problem | rel_l2 | outcome | PINNacle class | its best (MLP) | ratio |"]
+    lines += ["|---|---|---|---|---|---|"]
     for r in rows:
         cls, best = PINNACLE.get(r["problem"], ("", None))
         try:
