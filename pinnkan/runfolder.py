@@ -286,7 +286,9 @@ def summary_line(m: dict[str, Any], out: str) -> str:
     if adaptive:
         rel = adaptive.get("relative_residual")
         how = f" ({adaptive['outcome']}"
+        drift = adaptive.get("drift_bound")
         how += f"; check residual {rel:.1e} of its scale" if isinstance(rel, float) else ""
+        how += f", {drift:.1e} over the horizon" if isinstance(drift, float) else ""
         how += "; NOT TRUSTWORTHY: the residual stayed large)" if not adaptive.get("trusted", True) else ")"
     return (
         f"{m['problem']} {m['model']} {json.dumps(m['width']).replace(' ', '')}{grid}: {m['params']} params, "

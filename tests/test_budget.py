@@ -103,3 +103,30 @@ def test_growth_keeps_the_function(kind):
     assert model.n_params == expected
     tol = 1e-4 if kind == "kan" else 1e-12  # grid extension refits by least squares; the others are exact
     assert float((model(x) - before).abs().max()) <= tol * float(before.abs().max())
+
+
+@pytest.mark.parametrize(
+    "rel, drift, trusted", [(1e-3, None, True), (1e-3, 0.05, True), (1e-3, 0.5, False), (0.05, 0.01, False)]
+)
+def test_trust_needs_a_small_residual_and_a_small_drift_over_the_horizon(rel, drift, trusted):
+    """A residual of 1e-3 of its scale is trusted unless, integrated over the time span, it could move the
+    solution by more than 10 % (the bound of a stable linear evolution)."""
+    from pinnkan.training.budget import BudgetedTraining
+
+    budget = BudgetedTraining({})
+    budget.rounds = [{"round": 0, "relative_residual": rel, "drift_bound": drift}]
+    budget.best = {"round": 0, "check_loss": 1.0}
+    assert budget.report()["trusted"] is trusted
+
+
+def test_drift_bound_is_the_time_span_times_the_residual_over_the_data():
+    from types import SimpleNamespace
+
+    from pinnkan.training.budget import BudgetedTraining
+
+    problem = SimpleNamespace(time="t", coords=("x", "t"))
+    signals = {"extents": [1.0, 5.0], "data_scale": 0.5, "pde_scale": 2.0}
+    state = SimpleNamespace(problem=problem, config={"plan": {"signals": signals}})
+    assert BudgetedTraining({}).drift_bound(state, {"pde_loss": 1e-4}) == pytest.approx(5.0 * 1e-2 / 0.5)
+    state.problem = SimpleNamespace(time=None, coords=("x", "y"))
+    assert BudgetedTraining({}).drift_bound(state, {"pde_loss": 1e-4}) is None

@@ -21,7 +21,13 @@ natural scale (each term divided by the size of its largest part, from the
 plan's signals), *stalled* when two rounds in a row gained less than
 ``pay_factor`` or nothing is left to grow, and *budget* at ``train.max_time``.
 A run whose residual stays above ``untrusted`` of its scale is reported as not
-trustworthy.
+trustworthy. For a time-dependent problem a second measure bounds what the
+residual can do over the horizon: for a stable linear evolution u_t = L u + f
+the error obeys ||e(t)|| <= integral of ||r|| over [0, t], so T rms(r) / (the
+data's size) estimates the relative error the residual left can accumulate; a
+run where it exceeds ``untrusted_drift`` (10 %) is not trustworthy either (a
+transported profile can sit at a residual of 1 % of its largest term and be
+wrong by tens of per cent).
 """
 
 from __future__ import annotations
@@ -108,6 +114,7 @@ class BudgetedTraining(Technique):
     pay_factor = 1.5
     converged = 1e-7
     untrusted = 1e-2
+    untrusted_drift = 0.1
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.plateau_steps = int(settings.get("plateau_steps", 20))
@@ -178,6 +185,17 @@ class BudgetedTraining(Technique):
             parts.append(math.sqrt(max(terms.get(f"{name}_loss", 0.0), 0.0)) / data)
         return max(parts)
 
+    def drift_bound(self, state: TrainState, terms: dict[str, float]) -> float | None:
+        """T sqrt(pde mse) / data scale on the check set (time-dependent problems; see the module docstring),
+        None without time or without the plan's scales."""
+        plan = state.config.get("plan")
+        signals = plan.get("signals") if isinstance(plan, dict) else None
+        problem = state.problem
+        if not signals or problem.time is None or not signals.get("data_scale"):
+            return None
+        span = signals["extents"][problem.coords.index(problem.time)]
+        return span * math.sqrt(max(terms.get("pde_loss", 0.0), 0.0)) / signals["data_scale"]
+
     # --- hooks ------------------------------------------------------------------------
     def on_stage_start(self, state: TrainState) -> None:
         if state.stage == 0 or self.pending is None:
@@ -229,6 +247,7 @@ class BudgetedTraining(Technique):
             "train_loss": state.terms.get("loss"),
             "check_loss": check["loss"],
             "relative_residual": rel,
+            "drift_bound": self.drift_bound(state, check),
         }
         self.rounds.append(record)
         from pinnkan.surrogates import surrogate_blob
@@ -305,11 +324,13 @@ class BudgetedTraining(Technique):
         """What metrics.json keeps: how training ended, each round, the best round and whether to trust it."""
         best = self.best["round"] if self.best else None
         rel = next((r["relative_residual"] for r in self.rounds if r["round"] == best), None)
-        trusted = rel is None or rel <= self.untrusted
+        drift = next((r.get("drift_bound") for r in self.rounds if r["round"] == best), None)
+        trusted = (rel is None or rel <= self.untrusted) and (drift is None or drift <= self.untrusted_drift)
         return {
             "outcome": self.outcome,
             "best_round": best,
             "relative_residual": rel,
+            "drift_bound": drift,
             "trusted": trusted,
             "rounds": self.rounds,
         }
