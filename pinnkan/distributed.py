@@ -166,6 +166,8 @@ def launch(argv: list[str], nproc: int) -> int:
             "MASTER_ADDR": "127.0.0.1",
             "MASTER_PORT": str(port),
         }
+        if sys.platform.startswith("linux"):  # one machine: gloo over the loopback, whatever the hostname resolves to
+            env.setdefault("GLOO_SOCKET_IFNAME", "lo")
         threads = str(max(1, (os.cpu_count() or 1) // nproc))  # the cores shared out, unless set already
         for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
             env.setdefault(var, threads)
