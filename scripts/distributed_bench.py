@@ -115,7 +115,7 @@ def main() -> None:
                     f"{what}: {mb:.3f} MiB at P = {m['params']} |"
                 )
                 print(lines[-1], flush=True)
-    write(Path(args.out), "\n".join(lines) + "\n")
+                write(Path(args.out), "\n".join(lines) + "\n")  # row by row: a cut-short run keeps its rows
     print(f"wrote {args.out}")
 
 
