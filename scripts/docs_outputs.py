@@ -82,7 +82,8 @@ def suite(run_dir: str, name: str) -> None:
     folder = Path(run_dir)
     rows = list(csv.DictReader((folder / "results.csv").open()))
     head = (folder / "results.md").read_text().splitlines()[0] if (folder / "results.md").exists() else ""
-    lines = [head.replace("Produced by", "Runs produced by") or f"Runs in {run_dir}.", ""]
+    unfinished = f"Runs in `{run_dir}`, from a suite not finished when this page was written ({len(rows)} rows)."
+    lines = [head.replace("Produced by", "Runs produced by") or unfinished, ""]
     lines.append(provenance(f"python scripts/docs_outputs.py suite {run_dir} {name}"))
     lines += ["", "| problem | surrogate | params | rel_l2 | rel_h1 | train s | outcome | PINNacle best | pictures |"]
     lines.append("|---|---|---|---|---|---|---|---|---|")
@@ -115,6 +116,10 @@ def suite(run_dir: str, name: str) -> None:
             f"| {r['problem']} | {r['surrogate']} | {r['params']} | {fmt(r['rel_l2'])} | {fmt(r['rel_h1'])} | "
             f"{wall} | {outcome} | {versus} | {' '.join(links)} |"
         )
+    folder_of_files = ROOT / "benchmarks" / name  # the suite's problem files, where the page is named after them
+    done = {r["problem"] for r in rows}
+    for missing in sorted(p.stem for p in folder_of_files.glob("*.py") if p.stem not in done):
+        lines.append(f"| {missing} |  |  |  |  |  | not run |  |  |")
     write(RESULTS / f"{name}.md", "\n".join(lines) + "\n")
     print(f"wrote {RESULTS / f'{name}.md'}")
 
