@@ -26,7 +26,9 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row = {"problem": name, "surrogate": mine[0]["surrogate"], "seeds": len(mine), "params": mine[0]["params"]}
         row["outcome"] = ", ".join(dict.fromkeys(str(r.get("outcome", "")) for r in mine if r.get("outcome")))
         if done:
-            row.update({k: float(statistics.median(r[k] for r in done)) for k in ("mse", "rel_l2", "rel_h1", "wall_s")})
+            for k in ("mse", "rel_l2", "rel_h1", "wall_s"):  # a figure a problem has none of (no H1) stays empty
+                values = [r[k] for r in done if isinstance(r.get(k), (int, float))]
+                row[k] = float(statistics.median(values)) if values else ""
             row["rel_l2_range"] = (min(r["rel_l2"] for r in done), max(r["rel_l2"] for r in done))
         bad = [r["status"] for r in mine if r["status"] != "ok"]
         row["status"] = "ok" if not bad else f"{len(bad)} of {len(mine)}: {bad[0]}"

@@ -65,6 +65,11 @@ def checks() -> None:
         print(f"wrote {GENERATED / f'{stem}-check.md'} and {picture}")
 
 
+def times(ratio: float) -> str:
+    """A ratio as '319x', '2.5x' or '0.46x'."""
+    return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
+
+
 def shrink(src: Path, dst: Path, size: int = 720) -> None:
     """A copy of a run's picture at most ``size`` pixels wide, in 64 colours (the docs keep many)."""
     from PIL import Image
@@ -107,7 +112,7 @@ def suite(run_dir: str, name: str) -> None:
         versus = ""
         if best is not None:
             try:
-                versus = f"{best:.1e} ({cls}; {best / float(r['rel_l2']):.0f}x)"
+                versus = f"{best:.1e} ({cls}; {times(best / float(r['rel_l2']))})"
             except (ValueError, ZeroDivisionError):
                 versus = f"{best:.1e} ({cls})"
         wall = f"{float(r['wall_s']):.0f}" if r.get("wall_s") else ""
@@ -156,7 +161,7 @@ def readme(run_dir: str, path: Path = ROOT / "README.md") -> None:
         ratio = ""
         if best:
             try:
-                ratio = f"{best / float(r['rel_l2']):.0f}x"
+                ratio = times(best / float(r["rel_l2"]))
             except (ValueError, ZeroDivisionError):
                 pass
         best_text = f"{best:.1e}" if best else ""

@@ -104,3 +104,18 @@ def test_suite_over_a_folder_of_files_keeps_finished_runs_and_feeds_the_docs_gen
     text = readme.read_text()
     assert "PREVIOUS TABLE" not in text and "| burgers |" in text
     assert text.startswith("before") and text.endswith("after\n")
+
+
+def test_table_of_a_problem_without_an_h1_figure():
+    """A problem measured at points only (reference tables: no H1 error) still gets its row."""
+    from pinnkan.suite import markdown
+
+    rows = [
+        {"problem": "cavity", "surrogate": "chebyshev", "params": 10, "status": "ok", "outcome": "stalled",
+         "mse": 1e-4, "rel_l2": 3e-2, "rel_h1": "", "wall_s": 5.0},
+        {"problem": "heat", "surrogate": "chebyshev", "params": 10, "status": "ok", "outcome": "budget",
+         "mse": 1e-8, "rel_l2": 1e-4, "rel_h1": 2e-4, "wall_s": 5.0},
+    ]
+    text = markdown(rows, "today", "pinnkan suite")
+    assert "| cavity | chebyshev | 10 | 1.00e-04 | 3.00e-02 |  | 5.0 | ok | stalled |" in text
+    assert "| heat |" in text
