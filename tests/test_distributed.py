@@ -49,6 +49,13 @@ def test_shares_cover_every_row_once_and_keep_pairs_together():
     assert parts == [[0.0, 1.0, 2.0, 5.0, 6.0, 7.0], [3.0, 4.0, 8.0, 9.0]]
 
 
+def two_processes(argv: list[str], out) -> subprocess.CompletedProcess:
+    """``pinnkan ARGV --out OUT --nproc 2`` in a fresh interpreter, one thread per process."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "PINNKAN_NO_PROGRESS": "1"}
+    command = [sys.executable, "-m", "pinnkan", *argv, "--out", str(out), "--nproc", "2"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
 def _history(out) -> list[dict]:
     return list(csv.DictReader((out / "history.csv").open()))
 
@@ -68,14 +75,7 @@ def test_two_processes_equal_one(tmp_path, capsys, optimizer):
     argv += ["--set", "train.lm_cg_iters=5"]
     code, _, err = run([*argv, "--out", str(tmp_path / "one")], capsys)
     assert code == 0, err
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "PINNKAN_NO_PROGRESS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pinnkan", *argv, "--out", str(tmp_path / "two"), "--nproc", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = two_processes(argv, tmp_path / "two")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("plan: surrogate") == 1  # rank 0 alone reports
     one, two = _history(tmp_path / "one"), _history(tmp_path / "two")
@@ -100,14 +100,7 @@ def test_techniques_that_reduce_equal_one_process(tmp_path, capsys, technique):
     argv += ["--set", "train.balance_every=2"]
     code, _, err = run([*argv, "--out", str(tmp_path / "one")], capsys)
     assert code == 0, err
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "PINNKAN_NO_PROGRESS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pinnkan", *argv, "--out", str(tmp_path / "two"), "--nproc", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = two_processes(argv, tmp_path / "two")
     assert done.returncode == 0, done.stderr
     one, two = _history(tmp_path / "one"), _history(tmp_path / "two")
     assert len(one) == len(two) > 4
@@ -118,15 +111,8 @@ def test_techniques_that_reduce_equal_one_process(tmp_path, capsys, technique):
 def test_one_process_techniques_are_refused_in_one_line(tmp_path):
     f = tmp_path / "heat.py"
     f.write_text(HEAT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "PINNKAN_NO_PROGRESS": "1"}
     argv = ["solve", str(f), *SMALL, "--set", "train.adaptive=true", "--steps", "2"]
-    done = subprocess.run(
-        [sys.executable, "-m", "pinnkan", *argv, "--out", str(tmp_path / "o"), "--nproc", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = two_processes(argv, tmp_path / "o")
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "runs on one process only" in done.stderr and not (tmp_path / "o").exists()
 
