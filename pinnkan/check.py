@@ -169,6 +169,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     out = Path(cfg["run"]["out"] or f"{Path(args.problem).stem}-check.png")
     if points:
         try:
+            out.parent.mkdir(parents=True, exist_ok=True)
             draw(problem, points, out)
             print(f"picture      {out}")
         except OSError as exc:

@@ -106,3 +106,19 @@ def _stand_in_data(problem_name: str) -> str:
 def test_every_page_has_its_code_collected():
     """The collectors see blocks on the pages that have them (a changed fence style would hide them)."""
     assert len(blocks("python")) >= 8 and len(commands()) >= 20
+
+
+def test_check_pages_are_written_into_a_folder_a_fresh_clone_lacks(tmp_path):
+    """docs/generated is not in git: on a fresh clone the build must make it, pictures included (a picture
+    missing there fails the strict build)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_outputs", ROOT / "scripts" / "docs_outputs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    gen.GENERATED = tmp_path / "generated"
+    gen.checks()
+    for rel in gen.CHECKED:
+        stem = Path(rel).stem
+        assert (gen.GENERATED / f"{stem}-check.png").stat().st_size > 1000
+        assert "problems found: none" in (gen.GENERATED / f"{stem}-check.md").read_text()
