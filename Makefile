@@ -43,10 +43,15 @@ docs: setup
 docs-serve: setup
 	$(BIN)/mkdocs serve
 
-# rerun the benchmark suites behind docs/results (hours on 2 cores), then rewrite their pages and the README's table
+# rerun the suites, the family sweep and the engine benchmark behind docs/results (hours on 2 cores), then
+# rewrite their pages and the README's table (scripts/docs_outputs.py; the data-parallel page is written by
+# scripts/distributed_bench.py, which needs 2 x 14 GB and is left out here)
 results: setup
 	$(BIN)/pinnkan suite --dir benchmarks/dev --out runs/results-dev --keep
 	$(BIN)/pinnkan suite --dir benchmarks/heldout --out runs/results-heldout --keep
+	$(BIN)/pinnkan sweep configs/families_poisson.toml --out runs/results-families --workers 2
+	$(BIN)/python scripts/docs_outputs.py sweep runs/results-families families
+	$(BIN)/python scripts/docs_outputs.py bench
 	$(BIN)/python scripts/docs_outputs.py suite runs/results-dev dev
 	$(BIN)/python scripts/docs_outputs.py suite runs/results-heldout heldout
 	$(BIN)/python scripts/docs_outputs.py readme runs/results-heldout

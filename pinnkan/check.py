@@ -59,7 +59,8 @@ def _solution_note(problem) -> str:
 
 def report(problem, cfg: dict[str, Any]) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
     """(lines to print, problems found, sampled points per condition name plus "interior")."""
-    from pinnkan.solve import TORCH_DTYPES, check_problem, prepare
+    from pinnkan.solve import TORCH_DTYPES, prepare
+    from pinnkan.validation import check_problem
 
     lines = [f"problem      {problem.name}: {problem.description}"]
     lines.append(f"coordinates  {', '.join(problem.coords)}; time: {_time_note(problem)}")

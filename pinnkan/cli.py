@@ -97,7 +97,7 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from pinnkan.distributed import init_from_env, launch
+    from pinnkan.distributed import finish, init_from_env, launch
     from pinnkan.runfolder import resume_run, solve_config
     from pinnkan.training.signals import exit_code
 
@@ -118,6 +118,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         raise UserError("pinnkan solve: give a PROBLEM (see 'pinnkan list') or --resume DIR")
     else:
         m = solve_config(config_from_args(args, args.problem))
+    finish()  # on an error the launcher ends every process; here all have ended well
     if m["status"] == "diverged":
         print(
             f"pinnkan: training diverged ({m['stop_reasons'][-1]}); the last good state is in {m['out']}",

@@ -143,6 +143,16 @@ def init_from_env(device: str = "cpu") -> Comm:
     return current()
 
 
+def finish() -> None:
+    """Leave the process group together: every process waits for the others to reach the end (rank 0 writes
+    the run folder after training), then the group is taken down. A process that left it standing could
+    abort at exit while its communication threads still ran ("terminate called without an active
+    exception"), failing a run that had ended well. A no-op outside a data-parallel run."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,9 +4,11 @@ commit, date and machine that produced it.
     python scripts/docs_outputs.py checks                 # `pinnkan check` of the documented problem files
     python scripts/docs_outputs.py suite RUN_DIR NAME     # a `pinnkan suite` folder as docs/results/NAME.md
     python scripts/docs_outputs.py readme RUN_DIR         # the README's headline table from the held-out runs
+    python scripts/docs_outputs.py sweep SWEEP_DIR NAME   # a `pinnkan sweep` folder as docs/results/NAME.md
+    python scripts/docs_outputs.py bench [BENCH ARGS]     # run `pinnkan bench`, its table as docs/results/bench.md
 
-Nothing in docs/generated or docs/results is typed by hand: `make docs-outputs` rewrites the first, and the
-second is rewritten from the suite runs named in the Makefile's `results` target.
+Nothing in docs/generated or docs/results is typed by hand: the documentation build rewrites the first (the
+mkdocs hook runs `checks`), and `make results` reruns the suites, sweeps and benchmark behind the second.
 """
 
 from __future__ import annotations
@@ -174,6 +176,96 @@ def readme(run_dir: str, path: Path = ROOT / "README.md") -> None:
     print(f"wrote the results table of {path}")
 
 
+def sweep(sweep_dir: str, name: str) -> None:
+    """docs/results/NAME.md from a `pinnkan sweep` folder: its command and configuration, each point's
+    figures (results.csv), the fitted exponents (fits.json), the headline, and scaling.png beside the page."""
+    import json
+
+    sys.path.insert(0, str(ROOT))
+    from pinnkan.sweeps.fits import headline
+    from pinnkan.sweeps.results import read_results
+
+    folder = Path(sweep_dir)
+    rows = read_results(folder)
+    fits = json.loads((folder / "fits.json").read_text()) if (folder / "fits.json").exists() else {}
+    meta = json.loads((folder / "sweep.json").read_text()) if (folder / "sweep.json").exists() else {}
+    config = meta.get("config", {})
+    problem = config.get("sweep", {}).get("problem", "")
+    lines = [f"# Sweep on `{problem}`: error against parameters, per surrogate family", ""]
+    lines += [provenance(f"python scripts/docs_outputs.py sweep {sweep_dir} {name}"), ""]
+    lines += [f"Runs in `{sweep_dir}`, {len(rows)} points (wall seconds as run, by `pinnkan sweep`'s workers side by"]
+    lines += ["side); the sweep's configuration:", "", "```toml"]
+    lines += [_toml(config), "```", "", f"**Headline.** {headline(rows, fits)}", ""]
+
+    def fmt(v) -> str:
+        try:
+            return f"{float(v):.2e}"
+        except (TypeError, ValueError):
+            return str(v or "")
+
+    lines += ["| family | width | grid | params | mse | rel_l2 | rel_h1 | wall s | status |"]
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        grid = r.get("grid") if str(r.get("grid", "")) not in ("", "None") else ""
+        wall = f"{float(r['wall_s']):.0f}" if r.get("wall_s") not in ("", None) else ""
+        lines.append(
+            f"| {r['family']} | {r['width']} | {grid} | {r.get('params', '')} | {fmt(r.get('mse'))} | "
+            f"{fmt(r.get('rel_l2'))} | {fmt(r.get('rel_h1'))} | {wall} | {str(r.get('status', ''))[:40]} |"
+        )
+    families = {f: by for f, by in fits.items() if f != "ladders"}
+    exps = [(f, m, v) for f, by in families.items() for m, v in by.items() if v.get("exponent") is not None]
+    if exps:
+        lines += ["", "Fitted exponents (error ~ params^p over the family's points):", ""]
+        lines += ["| family | metric | p | 95% interval |", "|---|---|---|---|"]
+        for family, metric, v in exps:
+            ci = v.get("ci95")
+            interval = f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+            lines.append(f"| {family} | {metric} | {v['exponent']:.2f} | {interval} |")
+    if (folder / "scaling.png").is_file():
+        (RESULTS / name).mkdir(parents=True, exist_ok=True)
+        shrink(folder / "scaling.png", RESULTS / name / "scaling.png", 900)
+        lines += ["", f"![error against parameters per family]({name}/scaling.png)"]
+    write(RESULTS / f"{name}.md", "\n".join(lines) + "\n")
+    print(f"wrote {RESULTS / f'{name}.md'}")
+
+
+def _toml(spec: dict, prefix: str = "") -> str:
+    """A sweep's configuration back as TOML text (tables of scalars and lists; enough for the page)."""
+    import json
+
+    plain = {k: v for k, v in spec.items() if not isinstance(v, dict)}
+    out = [f"[{prefix}]"] if prefix and plain else []
+    out += [f"{k} = {json.dumps(v)}" for k, v in plain.items()]
+    for k, v in spec.items():
+        if isinstance(v, dict):
+            out.append(_toml(v, f"{prefix}.{k}" if prefix else k))
+    return "\n".join(x for x in out if x)
+
+
+def bench(args: list[str]) -> None:
+    """Run `pinnkan bench ARGS` here and now; its table as docs/results/bench.md, with the command."""
+    command = ["pinnkan", "bench", *args]
+    done = subprocess.run(
+        [sys.executable, "-m", "pinnkan", "bench", *args], cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip().splitlines()[-1:]}")
+    lines = [
+        "# Derivative engines: time and memory",
+        "",
+        provenance(" ".join(command)),
+        "",
+        "One loss-and-gradient evaluation per engine, on the same points and weights, medians of the timed",
+        "evaluations; ratios against the reference engine (nested reverse mode over the reference formulation).",
+        "",
+        "```",
+        done.stdout.rstrip(),
+        "```",
+    ]
+    write(RESULTS / "bench.md", "\n".join(lines) + "\n")
+    print(f"wrote {RESULTS / 'bench.md'}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "checks":
         checks()
@@ -181,5 +273,9 @@ if __name__ == "__main__":
         suite(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] == "readme":
         readme(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "sweep":
+        sweep(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 2 and sys.argv[1] == "bench":
+        bench(sys.argv[2:])
     else:
         raise SystemExit(__doc__)

@@ -120,3 +120,41 @@ def test_one_process_techniques_are_refused_in_one_line(tmp_path):
 def test_nproc_must_be_positive(capsys):
     assert main(["solve", "poisson", "--nproc", "0"]) == 2
     assert "--nproc must be at least 1" in capsys.readouterr().err
+
+
+def test_a_one_process_run_resumes_on_two(tmp_path, capsys, monkeypatch):
+    """A run stopped after its first checkpoint (a failed write) goes on with --nproc 2 from that checkpoint:
+    the points it saved are split across the processes, and every step's loss is the uninterrupted
+    one-process run's to rounding."""
+    import pinnkan.training.checkpoint as checkpoint
+    from pinnkan.runfolder import RunDir
+
+    f = tmp_path / "heat.py"
+    f.write_text(HEAT)
+    argv = ["solve", str(f), *SMALL, "--optimizer", "adam+lm", "--adam-steps", "3", "--steps", "3"]
+    argv += ["--checkpoint-every", "1"]
+    code, _, err = run([*argv, "--out", str(tmp_path / "whole")], capsys)
+    assert code == 0, err
+
+    real, calls = checkpoint.atomic_write, []
+
+    def write(path, fn):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(path, fn)
+
+    monkeypatch.setattr(checkpoint, "atomic_write", write)
+    out = tmp_path / "cut"
+    assert main([*argv, "--out", str(out)]) == 2
+    assert checkpoint.load_checkpoint(RunDir.staging(out) / "checkpoint.pt")["position"]["step"] == 1
+    monkeypatch.setattr(checkpoint, "atomic_write", real)
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "PINNKAN_NO_PROGRESS": "1"}
+    command = [sys.executable, "-m", "pinnkan", "solve", "--resume", str(out), "--nproc", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    whole, resumed = _history(tmp_path / "whole"), _history(out)
+    assert len(whole) == len(resumed) > 5 and [r["phase"] for r in whole] == [r["phase"] for r in resumed]
+    for a, b in zip(whole, resumed):
+        assert float(b["loss"]) == pytest.approx(float(a["loss"]), rel=1e-10, abs=1e-300), (a, b)

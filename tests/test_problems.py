@@ -258,7 +258,8 @@ def test_every_operator_forward_matches_autograd(name, kind):
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
 def test_every_problem_passes_the_checks_before_training(name, kind):
     """The one-line checks run before training accept every built-in problem (periodic pairs included)."""
-    from pinnkan.solve import check_problem, make_surrogate
+    from pinnkan.solve import make_surrogate
+    from pinnkan.validation import check_problem
 
     p = PROBLEMS[name]()
     model = make_surrogate(kind, p, [p.dim, 4, len(p.fields)])  # the problem's own model settings (kan_k)

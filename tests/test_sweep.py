@@ -102,6 +102,20 @@ def test_tiny_sweep_end_to_end_and_plots(tmp_path, capsys):
     assert target.stat().st_size > 0
     assert main(["plot", str(tmp_path / "nothing")]) == 2
 
+    # the results page the docs keep, written from the folder (scripts/docs_outputs.py sweep)
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("docs_outputs", root / "scripts" / "docs_outputs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    gen.RESULTS = tmp_path / "results"
+    gen.sweep(str(out), "tiny")
+    page = (tmp_path / "results" / "tiny.md").read_text()
+    assert "Produced by `python scripts/docs_outputs.py sweep" in page and "commit" in page
+    assert page.count("| kan | [") == 2 and page.count("| mlp | [") == 2 and "**Headline.** best kan" in page
+    assert "(tiny/scaling.png)" in page and (tmp_path / "results" / "tiny" / "scaling.png").is_file()
+
 
 @pytest.mark.slow
 def test_resume_after_kill_skips_finished_points(tmp_path):

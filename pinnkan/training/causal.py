@@ -44,10 +44,15 @@ def _non_negative(value: float) -> str | None:
 MAX_EXPONENT = 20.0
 
 
+def slice_index(t: torch.Tensor, t0: float, t1: float, chunks: int) -> torch.Tensor:
+    """The time slice (N,) of each time t (N,) in [t0, t1], of ``chunks`` equal slices."""
+    return ((t - t0) / (t1 - t0) * chunks).floor().clamp(0, chunks - 1).long()
+
+
 def causal_weights(t: torch.Tensor, sq: torch.Tensor, t0: float, t1: float, chunks: int, eps: float, comm=None):
     """Per-point weights (N,) and per-slice weights (chunks,) from times t (N,) and squared residuals sq (N,);
     with ``comm`` (pinnkan.distributed) the slices' sums and counts are over every process's points."""
-    idx = ((t - t0) / (t1 - t0) * chunks).floor().clamp(0, chunks - 1).long()
+    idx = slice_index(t, t0, t1, chunks)
     total = torch.zeros(chunks, dtype=sq.dtype, device=sq.device).index_add_(0, idx, sq)
     count = torch.zeros(chunks, dtype=sq.dtype, device=sq.device).index_add_(0, idx, torch.ones_like(sq))
     if comm is not None and comm.active:
@@ -80,6 +85,7 @@ class CausalWeights(Technique):
     def __init__(self, eps: float, chunks: int = 32) -> None:
         self.eps, self.chunks = eps, chunks
         self.min_weight = 1.0
+        self.slice_weights: torch.Tensor | None = None  # (chunks,): the weights in force, kept in checkpoints
 
     @classmethod
     def from_config(cls, cfg: dict[str, dict[str, Any]]) -> CausalWeights | None:
@@ -99,10 +105,17 @@ class CausalWeights(Technique):
         if t.get("rba"):  # both set the PDE points' weights: one would silently replace the other
             raise ValueError("train.causal and train.rba both weight the PDE points; switch one of them off")
 
+    def _slices(self, state: TrainState) -> tuple[torch.Tensor, int, float, float]:
+        """This process's interior points (N, D), the time axis and its range."""
+        p = state.problem
+        axis = p.coords.index(p.time)
+        lo, hi = p.domain.bounds()
+        return state.loss.local_points().interior, axis, float(lo[axis]), float(hi[axis])
+
     def _update(self, state: TrainState) -> None:
-        loss, p = state.loss, state.problem
+        loss = state.loss
         r = loss.last_residuals.get("pde")
-        x = loss.local_points().interior  # the residuals are this process's share
+        x, axis, t0, t1 = self._slices(state)  # the residuals are this process's share
         stale = r is None or r.shape[0] != x.shape[0]
         if loss.comm.active:  # terms() is collective: every process evaluates it, or none
             stale = bool(loss.comm.max_(torch.tensor([float(stale)], device=loss.comm.device))[0])
@@ -110,13 +123,10 @@ class CausalWeights(Technique):
             with torch.no_grad():
                 loss.terms()
             r = loss.last_residuals["pde"]
-        axis = p.coords.index(p.time)
-        lo, hi = p.domain.bounds()
         sq = r.reshape(r.shape[0], -1).square().sum(1)
-        per_point, per_slice = causal_weights(
-            x[:, axis], sq, float(lo[axis]), float(hi[axis]), self.chunks, self.eps, loss.comm
-        )
+        per_point, per_slice = causal_weights(x[:, axis], sq, t0, t1, self.chunks, self.eps, loss.comm)
         loss.point_weights["pde"] = per_point
+        self.slice_weights = per_slice.detach()
         self.min_weight = float(per_slice.min())
 
     def on_train_start(self, state: TrainState) -> None:
@@ -129,7 +139,23 @@ class CausalWeights(Technique):
         self._update(state)
 
     def on_resume(self, state: TrainState) -> None:
-        self._update(state)
+        """The weights in force when the checkpoint was taken (not new ones from the restored parameters, which
+        would make the resumed steps differ from the uninterrupted run's), on this process's points: slices are
+        global, so a run resumed on another number of processes gets them too."""
+        if self.slice_weights is None:
+            self._update(state)
+            return
+        x, axis, t0, t1 = self._slices(state)
+        idx = slice_index(x[:, axis], t0, t1, self.chunks)
+        w = self.slice_weights.to(dtype=x.dtype, device=x.device)
+        state.loss.point_weights["pde"] = w[idx]
+        self.min_weight = float(w.min())
+
+    def state_dict(self) -> dict:
+        return {} if self.slice_weights is None else {"slice_weights": self.slice_weights.cpu()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.slice_weights = state.get("slice_weights")
 
     def on_train_end(self, state: TrainState) -> None:
         state.loss.point_weights.pop("pde", None)
