@@ -52,6 +52,7 @@ results: setup
 	$(BIN)/pinnkan sweep configs/families_poisson.toml --out runs/results-families --workers 2
 	$(BIN)/python scripts/docs_outputs.py sweep runs/results-families families
 	$(BIN)/python scripts/docs_outputs.py bench
+	$(BIN)/python scripts/docs_outputs.py two-jobs
 	$(BIN)/python scripts/docs_outputs.py suite runs/results-dev dev
 	$(BIN)/python scripts/docs_outputs.py suite runs/results-heldout heldout
 	$(BIN)/python scripts/docs_outputs.py readme runs/results-heldout

@@ -6,6 +6,7 @@ commit, date and machine that produced it.
     python scripts/docs_outputs.py readme RUN_DIR         # the README's headline table from the held-out runs
     python scripts/docs_outputs.py sweep SWEEP_DIR NAME   # a `pinnkan sweep` folder as docs/results/NAME.md
     python scripts/docs_outputs.py bench [BENCH ARGS]     # run `pinnkan bench`, its table as docs/results/bench.md
+    python scripts/docs_outputs.py two-jobs               # scripts/two_jobs.sh per spin policy: two-jobs.md
 
 Nothing in docs/generated or docs/results is typed by hand: the documentation build rewrites the first (the
 mkdocs hook runs `checks`), and `make results` reruns the suites, sweeps and benchmark behind the second.
@@ -266,6 +267,37 @@ def bench(args: list[str]) -> None:
     print(f"wrote {RESULTS / 'bench.md'}")
 
 
+# the spin policies compared by `two-jobs`: pinnkan's default, and GNU OpenMP's own default spin count
+SPIN_POLICIES = (("pinnkan's default", "GOMP_SPINCOUNT=1000"), ("GNU OpenMP's default", "GOMP_SPINCOUNT=300000"))
+
+
+def two_jobs() -> None:
+    """Run scripts/two_jobs.sh under each spin policy here and now (one run alone, then two at once); its
+    lines as docs/results/two-jobs.md."""
+    lines = [
+        "# Two runs on one machine",
+        "",
+        provenance("python scripts/docs_outputs.py two-jobs"),
+        "",
+        "`scripts/two_jobs.sh LABEL VAR=VALUE` runs `pinnkan solve poisson --optimizer adam+lbfgs --steps 300`",
+        "alone, then twice at the same time, and prints each run's wall and training seconds. Single runs on",
+        "whatever else the machine was doing: read the ratios, not the last digit.",
+        "",
+        "```",
+    ]
+    for label, setting in SPIN_POLICIES:
+        done = subprocess.run(
+            ["bash", "scripts/two_jobs.sh", label, setting], cwd=ROOT, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"scripts/two_jobs.sh {label!r} {setting} failed: {done.stderr.strip()[-300:]}")
+        lines.append(f"$ scripts/two_jobs.sh \"{label}\" {setting}")
+        lines += done.stdout.rstrip().splitlines()
+    lines.append("```")
+    write(RESULTS / "two-jobs.md", "\n".join(lines) + "\n")
+    print(f"wrote {RESULTS / 'two-jobs.md'}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "checks":
         checks()
@@ -275,6 +307,8 @@ if __name__ == "__main__":
         readme(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "sweep":
         sweep(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 2 and sys.argv[1] == "two-jobs":
+        two_jobs()
     elif len(sys.argv) >= 2 and sys.argv[1] == "bench":
         bench(sys.argv[2:])
     else:
