@@ -19,10 +19,10 @@ initial residual's sum over slices is a few units (``min_weight`` on the
 callback says how far causality has reached). An untrained network's residual,
 far larger than eps was chosen for, weighs the late slices to almost nothing at
 first: training then works on the early times alone until their residual falls,
-which is the point (a cap on the exponent, tried on 2026-12-07, kept the late
-slices in from the start and lost the multi-scale heat problem of the
-development set: relative L2 3.4 with it, 1.1e-2 without, at 240 s). A problem
-with no time coordinate is refused.
+which is the point (a cap on the exponent, which kept the late slices in from
+the start, lost the development set's multi-scale heat problem: CHANGELOG.md
+has the figures and their commands). A problem with no time coordinate is
+refused.
 """
 
 from __future__ import annotations
