@@ -104,3 +104,31 @@ def run_cli(argv, capsys):
     code = main(argv)
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def fail_checkpoint_write(monkeypatch, nth: int = 3) -> None:
+    """Make the nth checkpoint write fail as a full disk would (OSError 28); earlier ones succeed. Undo with
+    ``monkeypatch.undo()``."""
+    import pinnkan.training.checkpoint as checkpoint
+
+    real, calls = checkpoint.atomic_write, []
+
+    def write(path, fn):
+        calls.append(path)
+        if len(calls) == nth:
+            raise OSError(28, "No space left on device")
+        return real(path, fn)
+
+    monkeypatch.setattr(checkpoint, "atomic_write", write)
+
+
+def docs_outputs():
+    """scripts/docs_outputs.py as a module (it is a script, not part of the package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "docs_outputs.py"
+    spec = importlib.util.spec_from_file_location("docs_outputs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -14,6 +14,7 @@ import torch
 from pinnkan.cli import main
 from pinnkan.distributed import Comm
 
+from .conftest import fail_checkpoint_write
 from .conftest import run_cli as run
 
 HEAT = """
@@ -136,19 +137,11 @@ def test_a_one_process_run_resumes_on_two(tmp_path, capsys, monkeypatch):
     code, _, err = run([*argv, "--out", str(tmp_path / "whole")], capsys)
     assert code == 0, err
 
-    real, calls = checkpoint.atomic_write, []
-
-    def write(path, fn):
-        calls.append(path)
-        if len(calls) == 3:
-            raise OSError(28, "No space left on device")
-        return real(path, fn)
-
-    monkeypatch.setattr(checkpoint, "atomic_write", write)
+    fail_checkpoint_write(monkeypatch, 3)
     out = tmp_path / "cut"
     assert main([*argv, "--out", str(out)]) == 2
     assert checkpoint.load_checkpoint(RunDir.staging(out) / "checkpoint.pt")["position"]["step"] == 1
-    monkeypatch.setattr(checkpoint, "atomic_write", real)
+    monkeypatch.undo()
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "PINNKAN_NO_PROGRESS": "1"}
     command = [sys.executable, "-m", "pinnkan", "solve", "--resume", str(out), "--nproc", "2"]

@@ -111,11 +111,9 @@ def test_every_page_has_its_code_collected():
 def test_check_pages_are_written_into_a_folder_a_fresh_clone_lacks(tmp_path):
     """docs/generated is not in git: on a fresh clone the build must make it, pictures included (a picture
     missing there fails the strict build)."""
-    import importlib.util
+    from .conftest import docs_outputs
 
-    spec = importlib.util.spec_from_file_location("docs_outputs", ROOT / "scripts" / "docs_outputs.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = docs_outputs()
     gen.GENERATED = tmp_path / "generated"
     gen.checks()
     for rel in gen.CHECKED:

@@ -15,6 +15,8 @@ import torch
 from pinnkan.cli import main
 from pinnkan.output import RunDir
 
+from .conftest import fail_checkpoint_write
+
 # float64, small enough for seconds, long enough to be killed in the middle
 RUN = [
     "poisson_sinsin", "--width", "2,3,1", "--grids", "3,5", "--adam-steps", "20", "--steps", "60",
@@ -194,15 +196,7 @@ def test_resume_refuses_finished_runs_and_other_settings(tmp_path, capsys):
 def test_a_full_disk_mid_run_is_one_line_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
     import pinnkan.training.checkpoint as checkpoint
 
-    real, calls = checkpoint.atomic_write, []
-
-    def write(path, fn):
-        calls.append(path)
-        if len(calls) == 3:
-            raise OSError(28, "No space left on device")
-        return real(path, fn)
-
-    monkeypatch.setattr(checkpoint, "atomic_write", write)
+    fail_checkpoint_write(monkeypatch, 3)
     out = tmp_path / "run"
     tiny = ["--width", "2,3,1", "--grids", "3,4", "--steps", "6", "--adam-steps", "2", "--n-interior", "64"]
     code = main(["solve", "poisson_sinsin", *tiny, "--n-boundary", "16", "--checkpoint-every", "1", "--out", str(out)])
@@ -211,5 +205,5 @@ def test_a_full_disk_mid_run_is_one_line_and_keeps_the_last_checkpoint(tmp_path,
     assert "cannot write checkpoint" in err and "Traceback" not in err
     kept = checkpoint.load_checkpoint(RunDir.staging(out) / "checkpoint.pt")
     assert kept["position"]["step"] == 1 and not out.exists()
-    monkeypatch.setattr(checkpoint, "atomic_write", real)
+    monkeypatch.undo()
     assert main(["solve", "--resume", str(out)]) == 0 and metrics(out)["steps"] == 14

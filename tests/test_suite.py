@@ -6,7 +6,7 @@ import pytest
 
 from pinnkan.cli import main
 
-from .conftest import surrogate_kinds
+from .conftest import docs_outputs, surrogate_kinds
 
 TINY = [
     "--set",
@@ -71,7 +71,6 @@ def test_seeds_give_medians_and_ranges(tmp_path, capsys):
 def test_suite_over_a_folder_of_files_keeps_finished_runs_and_feeds_the_docs_generator(tmp_path, capsys):
     """`--dir` runs problem files; `--keep` reads finished runs; the docs generator writes their table and the
     README's, each with its provenance line."""
-    import importlib.util
     import shutil
     from pathlib import Path
 
@@ -89,9 +88,7 @@ def test_suite_over_a_folder_of_files_keeps_finished_runs_and_feeds_the_docs_gen
     assert main([*argv, "--keep"]) == 0  # nothing rerun
     assert (out / "runs" / "burgers" / "metrics.json").stat().st_mtime == first
 
-    spec = importlib.util.spec_from_file_location("docs_outputs", root / "scripts" / "docs_outputs.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = docs_outputs()
     gen.RESULTS = tmp_path / "results"
     gen.suite(str(out), "dev")
     page = (tmp_path / "results" / "dev.md").read_text()

@@ -16,6 +16,8 @@ import pinnkan
 from pinnkan.cli import main
 from pinnkan.sweeps import fit_exponent, plan, select_points
 
+from .conftest import docs_outputs
+
 TINY = """
 [sweep]
 problem = "poisson_sinsin"
@@ -103,12 +105,7 @@ def test_tiny_sweep_end_to_end_and_plots(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "nothing")]) == 2
 
     # the results page the docs keep, written from the folder (scripts/docs_outputs.py sweep)
-    import importlib.util
-
-    root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("docs_outputs", root / "scripts" / "docs_outputs.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = docs_outputs()
     gen.RESULTS = tmp_path / "results"
     gen.sweep(str(out), "tiny")
     page = (tmp_path / "results" / "tiny.md").read_text()

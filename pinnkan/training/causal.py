@@ -79,8 +79,12 @@ class CausalWeights(Technique):
 
     def __init__(self, eps: float, chunks: int = 32) -> None:
         self.eps, self.chunks = eps, chunks
-        self.min_weight = 1.0
         self.slice_weights: torch.Tensor | None = None  # (chunks,): the weights in force, kept in checkpoints
+
+    @property
+    def min_weight(self) -> float:
+        """The last slice's weight: how far causality has reached (1 before the first update)."""
+        return 1.0 if self.slice_weights is None else float(self.slice_weights.min())
 
     @classmethod
     def from_config(cls, cfg: dict[str, dict[str, Any]]) -> CausalWeights | None:
@@ -100,7 +104,7 @@ class CausalWeights(Technique):
         if t.get("rba"):  # both set the PDE points' weights: one would silently replace the other
             raise ValueError("train.causal and train.rba both weight the PDE points; switch one of them off")
 
-    def _slices(self, state: TrainState) -> tuple[torch.Tensor, int, float, float]:
+    def _time_axis(self, state: TrainState) -> tuple[torch.Tensor, int, float, float]:
         """This process's interior points (N, D), the time axis and its range."""
         p = state.problem
         axis = p.coords.index(p.time)
@@ -110,7 +114,7 @@ class CausalWeights(Technique):
     def _update(self, state: TrainState) -> None:
         loss = state.loss
         r = loss.last_residuals.get("pde")
-        x, axis, t0, t1 = self._slices(state)  # the residuals are this process's share
+        x, axis, t0, t1 = self._time_axis(state)  # the residuals are this process's share
         stale = r is None or r.shape[0] != x.shape[0]
         if loss.comm.active:  # terms() is collective: every process evaluates it, or none
             stale = bool(loss.comm.max_(torch.tensor([float(stale)], device=loss.comm.device))[0])
@@ -122,7 +126,6 @@ class CausalWeights(Technique):
         per_point, per_slice = causal_weights(x[:, axis], sq, t0, t1, self.chunks, self.eps, loss.comm)
         loss.point_weights["pde"] = per_point
         self.slice_weights = per_slice.detach()
-        self.min_weight = float(per_slice.min())
 
     def on_train_start(self, state: TrainState) -> None:
         self._update(state)
@@ -140,11 +143,10 @@ class CausalWeights(Technique):
         if self.slice_weights is None:
             self._update(state)
             return
-        x, axis, t0, t1 = self._slices(state)
+        x, axis, t0, t1 = self._time_axis(state)
         idx = slice_index(x[:, axis], t0, t1, self.chunks)
         w = self.slice_weights.to(dtype=x.dtype, device=x.device)
         state.loss.point_weights["pde"] = w[idx]
-        self.min_weight = float(w.min())
 
     def state_dict(self) -> dict:
         return {} if self.slice_weights is None else {"slice_weights": self.slice_weights.cpu()}
