@@ -23,6 +23,7 @@ SOLVE_FLAGS: dict[str, str] = {
     "--grids": "train.grids",
     "--alpha": "train.alpha",
     "--max-time": "train.max_time",
+    "--windows": "train.windows",
     "--checkpoint-every": "run.checkpoint_every",
     "--on-divergence": "run.on_divergence",
     "--n-interior": "data.n_interior",

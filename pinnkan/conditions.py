@@ -113,6 +113,16 @@ def sample_faces(cond: Any, problem: ProblemLike, n: int, seed: int, faces: tupl
     return problem.domain.sample_boundary(n, seed, problem.coords, parts, getattr(cond, "where", None)).points
 
 
+def nearest_rows(x: Tensor, points: np.ndarray, table: np.ndarray, dtype: torch.dtype) -> Tensor:
+    """(n, k): for each x (n, D), the row of ``table`` (m, k) at the nearest of ``points`` (m, D) (their mean
+    where several are as near). By comparison, not argmin-indexing: ``torch.func`` can batch it."""
+    rows = torch.as_tensor(table, dtype=dtype, device=x.device)
+    where = torch.as_tensor(points, dtype=x.dtype, device=x.device)
+    gap = (x[:, None, :] - where[None]).square().sum(-1)  # (n, m): 0 at a point's own row
+    onehot = (gap == gap.min(1, keepdim=True).values).to(dtype)
+    return (onehot / onehot.sum(1, keepdim=True)) @ rows
+
+
 def normal_derivative(problem: ProblemLike, x: Tensor, jet: Jet) -> Tensor:
     """(n, F) derivative of every field along the domain's outward unit normal at boundary points x (n, D)."""
     normal = problem.domain.normal(x).to(dtype=jet.grad.dtype)
@@ -373,12 +383,7 @@ class PointSet(Condition):
         lhs = select(jet.value, self.columns(problem))
         pts, values = self._data(problem)
         if self.value is None and values is not None:
-            table = torch.as_tensor(values, dtype=lhs.dtype, device=lhs.device)
-            where = torch.as_tensor(pts, dtype=x.dtype, device=x.device)
-            gap = (x[:, None, :] - where[None]).square().sum(-1)  # (n, m): each point's own row is 0
-            # the nearest table row by a comparison (torch.func batches this; argmin-indexing it would not)
-            onehot = (gap == gap.min(1, keepdim=True).values).to(lhs.dtype)
-            return lhs - (onehot / onehot.sum(1, keepdim=True)) @ table
+            return lhs - nearest_rows(x, pts, values, lhs.dtype)
         return lhs - evaluate_value(self.value, problem, x, lhs, self.columns(problem))
 
 

@@ -108,6 +108,13 @@ BASE_SCHEMA: dict[str, dict[str, Key]] = {
             help="auto: the planner fills every key nobody set from the problem's declaration; off: fallbacks; "
             "only: the plan in place of the problem's own defaults (a built-in's recipe left out)",
         ),
+        "windows": Key(
+            "int",
+            None,
+            check=positive,
+            help="time-marching: train the time interval as this many windows in order, each starting from the "
+            "last one's solution, the budget shared (default: the plan's, else 1)",
+        ),
         "data_weight": Key("float", 1.0, check=positive, help="weight of the data term (with observations)"),
         "restarts": Key(
             "int",
@@ -386,6 +393,8 @@ def resolve(
             train[key] = _coerce(f"problem default {key}", spec, pd.get(key, off))
     if train["max_time"] is None:
         train["max_time"] = float(pd.get("max_time", 0.0))
+    if train["windows"] is None:
+        train["windows"] = int(pd.get("windows", 1))
     return cfg
 
 

@@ -10,6 +10,8 @@ from the training points (``residual_mean``, ``residual_max``: mean and max
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -57,6 +59,12 @@ def error_metrics(pred: Tensor, grad_pred: Tensor, u: Tensor, grad_u: Tensor) ->
     }
 
 
+def chunks(x: Tensor, size: int) -> list[Tensor]:
+    """x (M, D) in row blocks of at most ``size``; x itself when it fits in one, so that what a surrogate keeps
+    per point set (a hard constraint's data rows, :mod:`pinnkan.constraint`) is found again on the next call."""
+    return [x] if x.shape[0] <= size else list(x.split(size))
+
+
 def pde_residual(problem, model, x: Tensor, engine: str, chunk: int = 8192) -> Tensor:
     """|PDE residual| (M,) of ``model`` at x (M, D), the largest component for a system; in chunks of
     ``chunk`` points, detached."""
@@ -64,8 +72,7 @@ def pde_residual(problem, model, x: Tensor, engine: str, chunk: int = 8192) -> T
 
     layout = problem.jet_layout()
     out = []
-    for start in range(0, x.shape[0], chunk):
-        xc = x[start : start + chunk]
+    for xc in chunks(x, chunk):
         jet = compute_jet(engine, model, xc, layout, problem.coords, problem.fields, False)
         with estimates(problem, model):
             out.append(problem.residual(xc, jet).detach().reshape(len(xc), -1).abs().amax(1))
@@ -147,10 +154,8 @@ class ErrorTracker:
         """Prediction (M, F) and its gradient (M, D, F) on the test set."""
         vals, grads = [], []
         p = self.problem
-        for start in range(0, self.x.shape[0], self.chunk):
-            jet = compute_jet(
-                engine, model, self.x[start : start + self.chunk], 1, p.coords, p.fields, create_graph=False
-            )
+        for xc in chunks(self.x, self.chunk):
+            jet = compute_jet(engine, model, xc, 1, p.coords, p.fields, create_graph=False)
             vals.append(jet.value.detach())
             grads.append(jet.grad.detach())
         return torch.cat(vals), torch.cat(grads)
@@ -188,3 +193,13 @@ class ErrorTracker:
                     if val == val:  # a field the reference data never gives has no figure
                         out[f"{m}_{name}"] = val
         return out
+
+
+def make_tracker(problem, cfg: dict[str, dict[str, Any]], dtype=torch.float64, device="cpu") -> ErrorTracker:
+    """The run's error tracker: against ``data.reference`` when set, else the problem's own solution (or,
+    without one, its check-set residuals)."""
+    from pinnkan.reference_data import read_reference
+
+    path = cfg["data"].get("reference")
+    data = read_reference(path, problem) if path else None
+    return ErrorTracker(problem, dtype=dtype, device=device, reference_data=data)

@@ -38,7 +38,8 @@ def history_columns(solution: Solution) -> tuple[str, ...]:
     keys = solution.tracker.keys
     extra = sorted({k for row in solution.history for k in row if k.startswith(tuple(f"{m}_" for m in METRICS))})
     terms = solution.term_names or term_names(solution.problem)
-    return (*HISTORY_HEAD, *terms, *solution.unknowns, *keys, *extra)
+    window = ("window",) if solution.history and "window" in solution.history[0] else ()  # time-marching
+    return (*HISTORY_HEAD, *window, *terms, *solution.unknowns, *keys, *extra)
 
 
 def unknowns_report(solution: Solution) -> dict[str, dict[str, Any]] | None:
@@ -86,6 +87,7 @@ def metrics(solution: Solution, total_s: float, retries: int = 0) -> dict[str, A
         "restarts": solution.restarts,
         "unknowns": unknowns_report(solution),
         "adaptive": solution.reports.get("adaptive"),
+        "windows": solution.reports.get("windows"),  # time-marching: each window's interval, figures, outcome
         "plan": cfg.get("plan"),
         "out": cfg["run"]["out"],
         "torch": torch.__version__,
@@ -136,6 +138,8 @@ def write_run(
 
 def _callbacks(run_dir: RunDir, cfg: dict[str, dict[str, Any]]) -> list[Checkpointer]:
     r = cfg["run"]
+    if cfg["train"].get("windows", 1) > 1:  # a window's checkpoint cannot resume the march (pinnkan.marching)
+        return []
     return [Checkpointer(run_dir.path / FILENAME, r["checkpoint_every"], r["checkpoint_seconds"])]
 
 

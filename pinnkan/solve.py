@@ -16,22 +16,20 @@ layer over this (:mod:`pinnkan.runfolder`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
-from torch import Tensor
 
 from pinnkan.config import defaults, resolve, schema, set_key
 from pinnkan.constraint import attach_constraint
 from pinnkan.enrichment import Enrichment
 from pinnkan.errors import UserError
 from pinnkan.jet import JetError, resolve_engine
-from pinnkan.metrics import ErrorTracker, check_exact, error_figures
+from pinnkan.metrics import check_exact, error_figures, make_tracker
 from pinnkan.problem import Problem
 from pinnkan.registry import get_problem
 from pinnkan.restarts import refuse_instance, scout
+from pinnkan.solution import Solution
 from pinnkan.surrogates import Surrogate, build_surrogate
 from pinnkan.training import Callback, Collocation, Trainer, term_names
 from pinnkan.unknowns import UnknownParameters
@@ -96,62 +94,17 @@ def configure(
         except JetError as exc:
             raise UserError(f"problem {problem.name!r}: residual: {exc}") from None
     cfg = resolve(cfg, problem, plan.settings if plan is not None else None)
+    if cfg["train"]["windows"] > 1:  # time-marching: refused now, in one line, where windows do not apply
+        from pinnkan.windows import refuse
+
+        try:
+            refuse(problem)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
     cfg["problem"].update(problem.param_values())
     if plan is not None:
         cfg["plan"] = plan.as_dict()
     return cfg
-
-
-@dataclass
-class Solution:
-    """A trained surrogate and what is known about it.
-
-    ``errors``: the final test-set figures (mse, rel_l2, h1_mse, rel_h1 and, with
-    several fields, each per field; without a known solution the check-set residuals
-    residual_mean, residual_max, bc_mean, bc_max: ``tracker.measure`` says which);
-    ``history``: one dict per logged step (see history.csv); ``status``: "ok",
-    "diverged" or "interrupted"; ``stop_reasons``: why each phase ended; ``config``:
-    every setting, resolved. After a divergence ``model`` is its last good state and
-    ``errors`` are that state's.
-    """
-
-    problem: Problem
-    model: Surrogate
-    config: dict[str, dict[str, Any]]
-    engine: str
-    history: list[dict[str, Any]]
-    errors: dict[str, float]
-    status: str
-    stop_reasons: list[str]
-    steps: int
-    train_s: float
-    tracker: ErrorTracker = field(repr=False)
-    signal: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended training
-    restarts: dict[str, Any] | None = None  # the starts tried and their losses (pinnkan.restarts.scout)
-    term_names: tuple[str, ...] = ()  # the loss terms of the history (pinnkan.training.term_names)
-    reports: dict[str, Any] = field(default_factory=dict)  # what callbacks with a report did (budgeted training)
-
-    @property
-    def plan(self) -> dict[str, Any] | None:
-        """The planner's decisions and the signals they came from (``config["plan"]``), or None."""
-        return self.config.get("plan")
-
-    @property
-    def unknowns(self) -> dict[str, float]:
-        """The learned parameters (an inverse problem's), name -> estimate; empty without."""
-        module = getattr(self.model, "unknowns", None)
-        return {} if module is None else module.values()
-
-    def __call__(self, x: np.ndarray | Tensor) -> np.ndarray:
-        """The fields (N, F) at points x (N, D), as a NumPy array."""
-        param = next(self.model.parameters())
-        xt = torch.as_tensor(np.asarray(x), dtype=param.dtype, device=param.device)
-        with torch.no_grad():
-            return self.model(xt).cpu().numpy()
-
-    @property
-    def final_loss(self) -> float | None:
-        return self.history[-1].get("loss") if self.history else None
 
 
 def prepare(problem: Problem, model: str | Surrogate, cfg: dict[str, dict[str, Any]]) -> tuple[Surrogate, str]:
@@ -253,16 +206,6 @@ def data_term(problem: Problem, cfg: dict[str, dict[str, Any]], dtype=torch.floa
     return DataTerm.of(obs, cfg["train"]["data_weight"], dtype, device)
 
 
-def make_tracker(problem: Problem, cfg: dict[str, dict[str, Any]], dtype=torch.float64, device="cpu") -> ErrorTracker:
-    """The run's error tracker: against ``data.reference`` when set, else the problem's own solution (or,
-    without one, its check-set residuals)."""
-    from pinnkan.reference_data import read_reference
-
-    path = cfg["data"].get("reference")
-    data = read_reference(path, problem) if path else None
-    return ErrorTracker(problem, dtype=dtype, device=device, reference_data=data)
-
-
 def train(
     problem: Problem,
     model: Surrogate | str,
@@ -276,6 +219,12 @@ def train(
     A model given by name is first scouted over ``train.restarts`` initial seeds
     (:mod:`pinnkan.restarts`), each start reported on stderr when ``run.progress``.
     """
+    if checkpoint is None and cfg["train"].get("windows", 1) > 1:  # time-marching (pinnkan.marching)
+        from pinnkan.marching import march
+
+        if isinstance(model, Surrogate):
+            raise UserError("train.windows > 1 builds one surrogate per window: give the model by name")
+        return march(problem, cfg["model"]["kind"], cfg, train, callbacks)
     scouting = None
     if checkpoint is None:
         if isinstance(model, Surrogate):

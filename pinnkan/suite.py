@@ -144,6 +144,10 @@ def run_suite(
                     print(f"{name}: {row['status']}", file=sys.stderr)
             rows.append(row)
             write_csv(out / "results.csv", rows, COLUMNS)
+            if row.get("status") == "interrupted":  # Ctrl-C or SIGTERM ends the suite, not just this run
+                if echo:
+                    print(f"pinnkan suite: stopped at {name}; --keep goes on from the runs complete", file=sys.stderr)
+                return rows
     return rows
 
 

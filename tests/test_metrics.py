@@ -51,3 +51,21 @@ def test_tracker_reports_each_field_and_their_mean():
     m = tracker(Shifted(p, torch.tensor([0.1, 0.0, 0.2])), engine="autograd")
     assert math.isclose(m["mse_u"], 0.01) and m["mse_v"] == 0.0 and math.isclose(m["mse_p"], 0.04)
     assert math.isclose(m["mse"], 0.05 / 3)
+
+
+def test_a_hard_constraints_data_rows_are_computed_once_per_test_set(monkeypatch):
+    """Logging errors at every step must not recompute g and d (for a later time window, g is the previous
+    window's surrogate): the test set goes to the surrogate as the same tensor each time."""
+    import pinnkan.constraint
+    from pinnkan.constraint import attach_constraint
+    from pinnkan.solve import make_surrogate
+
+    problem = get_problem("heat")()
+    model = make_surrogate("chebyshev", problem, width=[2, 4, 1])
+    attach_constraint(problem, model)
+    tracker = ErrorTracker(problem)
+    calls = []
+    real = pinnkan.constraint.function_rows
+    monkeypatch.setattr(pinnkan.constraint, "function_rows", lambda *a: calls.append(1) or real(*a))
+    first = tracker(model, "forward")
+    assert tracker(model, "forward") == first and len(calls) == 1

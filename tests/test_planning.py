@@ -112,6 +112,38 @@ def test_causal_weights_only_for_problems_first_order_in_time():
     assert "causal" not in {d.key for d in plan_of(Poisson1D()).decisions}
 
 
+class Transport(Problem):
+    name = "transport_plan"
+    description = "u_t + beta u_x = 0, periodic"
+    coords = ("x", "t")
+    domain = Box((0.0, 0.0), (2 * math.pi, 1.0))
+    conditions = (Initial(value=lambda p, x: torch.sin(x[:, :1])), Periodic(coord="x"))
+    params = {"beta": 30.0}
+
+    def residual(self, x, jet):
+        return jet.d("t") + self.beta * jet.d("x")
+
+
+def test_time_windows_only_for_pure_transport_carried_far():
+    """Windows grow with the radians the data is carried (beta T / 1 here, read as the PDE's largest term over
+    the data's size), capped; a diffusive problem, a wave and a slow transport keep one window."""
+    from pinnkan.planning.rules import BUDGET, MAX_WINDOWS, RADIANS_PER_WINDOW, WINDOW_SECONDS
+
+    def windows(problem, **sets):
+        return plan_of(problem, **sets).value("windows", 1)
+
+    fast, faster, slow = Transport(beta=30.0), Transport(beta=90.0), Transport(beta=4.0)
+    assert 1 < windows(fast) < windows(faster) <= MAX_WINDOWS
+    assert windows(Transport(beta=1000.0)) == min(MAX_WINDOWS, BUDGET // WINDOW_SECONDS)
+    assert windows(Transport(beta=1000.0), train__max_time=3 * WINDOW_SECONDS) == 3  # each window its minute
+    radians = read_signals(fast).pde_scale * 1.0 / read_signals(fast).data_scale  # T = 1
+    assert windows(fast) == math.ceil(radians / RADIANS_PER_WINDOW)
+    assert windows(slow) == 1 and windows(Burgers()) == 1 and windows(Wave()) == 1
+    assert windows(fast, train__steps=100) == 1  # a given schedule trains as it says
+    assert windows(fast, train__windows=2) == 2
+    assert windows(fast, model__hard_bc=False) == 1  # the start data would be penalised in later windows
+
+
 def test_given_keys_and_problem_defaults_win_and_are_recorded():
     plan = plan_of(Burgers(), model__kind="kan", train__steps=40, data__n_interior=123)
     by_key = {d.key: d for d in plan.decisions}

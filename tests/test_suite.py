@@ -116,3 +116,21 @@ def test_table_of_a_problem_without_an_h1_figure():
     text = markdown(rows, "today", "pinnkan suite")
     assert "| cavity | chebyshev | 10 | 1.00e-04 | 3.00e-02 |  | 5.0 | ok | stalled |" in text
     assert "| heat |" in text
+
+
+def test_an_interrupted_run_ends_the_suite(tmp_path, capsys, monkeypatch):
+    """Ctrl-C or SIGTERM stops the run in progress (written, resumable) and the suite with it."""
+    import pinnkan.runfolder
+    from pinnkan.suite import run_suite
+
+    ran = []
+
+    def fake(cfg, echo=True):
+        ran.append(cfg["problem"]["name"])
+        return {"model": "kan", "width": [2, 1], "seed": 0, "params": 1, "status": "interrupted"}
+
+    monkeypatch.setattr(pinnkan.runfolder, "solve_config", fake)
+    monkeypatch.setattr(pinnkan.runfolder, "summary_line", lambda m, out: "summary")
+    rows = run_suite(["poisson", "heat"], None, tmp_path, [])
+    assert ran == ["poisson"] and [r["status"] for r in rows] == ["interrupted"]
+    assert "stopped at poisson" in capsys.readouterr().err

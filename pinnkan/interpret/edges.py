@@ -19,6 +19,10 @@ from pinnkan.surrogates.kan import KAN
 
 def require_kan(model: Surrogate, what: str) -> KAN:
     """The model as a B-spline KAN, or a UserError naming ``what`` needs one."""
+    if len(getattr(model, "pieces", ())) > 1:  # pinnkan.surrogates.piecewise: time-marching windows
+        raise UserError(
+            f"{what} needs one B-spline KAN; this run's model is one per time window (solve it with --windows 1)"
+        )
     if not isinstance(model, KAN):
         raise UserError(f"{what} needs a B-spline KAN (--model kan); this run's model is {model.kind!r}")
     if getattr(model, "enrichment", None) is not None:

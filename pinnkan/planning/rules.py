@@ -37,6 +37,12 @@ BUDGET = 600.0
 WARMUP = 100
 # the most Gauss-Newton steps of one round of budgeted training (its time and plateau end it first)
 ROUND_STEPS = 5000
+# time-marching for pure transport (first order in every coordinate): one window per this many radians of
+# the data carried past a point over the horizon (T x largest PDE term / data size), at most MAX_WINDOWS and
+# at least WINDOW_SECONDS of the budget each
+RADIANS_PER_WINDOW = 16.0
+MAX_WINDOWS = 8
+WINDOW_SECONDS = 60.0
 # schedule keys: giving any of them takes the schedule out of the planner's hands
 SCHEDULE = ("optimizer", "steps", "grids", "adam_steps")
 
@@ -107,6 +113,36 @@ def causality(s: Signals, plan: Plan) -> None:
     plan.decide("causal", eps, why)
 
 
+def marching(s: Signals, plan: Plan) -> None:
+    """Time windows where the PDE is pure transport (first order in time and in every spatial coordinate) and
+    the data is carried through many radians over the horizon: a PINN on the whole interval must carry the
+    initial profile along every characteristic by optimisation alone; a window carries it a few radians. Only
+    where hard constraints impose the start data (each window's start is the previous one's solution, imposed
+    exactly; penalised, every first-order development problem failed in windows).
+
+    Decided on the development set at 240 s (docs/results/dev-windows.md against docs/results/dev.md): the
+    advection problem (32 radians) 1.3e-3 in one window, 3.1e-4 in two, 3.4e-4 in four, and in eight 0.33
+    (30 s windows, the last ones starved); every other time-dependent problem lost in four windows
+    (Schrodinger 2.5e-3 -> 3.6e-3, Burgers 1.1e-4 -> 1.9e-2, Allen-Cahn 6.6e-4 -> 0.14, the multi-scale heat
+    problem 1.1e-2 -> 47: a window's share of the budget is too small for its hard early part, the long heat
+    problem 3.5e-6 -> 1.2e-5, the 1-D wave 6.6e-5 -> 9.4e-5), so they keep one window."""
+    if s.time is None or s.max_order != 1 or s.orders.get(s.time, 0) != 1 or not plan.value("hard_bc", False):
+        return
+    if _schedule_given(plan):  # a recipe (a built-in's, or the command line's) trains as it says
+        return
+    if s.data_scale <= 0 or s.pde_scale <= 0:
+        return
+    horizon = s.extents[s.coords.index(s.time)] * s.pde_scale / s.data_scale
+    budget = float(plan.value("max_time", BUDGET) or BUDGET)
+    windows = min(MAX_WINDOWS, math.ceil(horizon / RADIANS_PER_WINDOW), int(budget // WINDOW_SECONDS))
+    if windows > 1:
+        why = (
+            f"pure transport carried {horizon:.0f} radians over the horizon: one window per {RADIANS_PER_WINDOW:g}, "
+            f"at least {WINDOW_SECONDS:g} s each"
+        )
+        plan.decide("windows", windows, why)
+
+
 def _schedule_given(plan: Plan) -> list[str]:
     """The schedule keys someone gave (the command line, a configuration, a problem's recipe)."""
     return [k for k in SCHEDULE if k in plan.given or k in plan.problem_defaults]
@@ -137,4 +173,5 @@ RULES: list[Callable[[Signals, Plan], None]] = [
     weights,
     causality,
     schedule,
+    marching,
 ]

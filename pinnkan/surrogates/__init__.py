@@ -77,6 +77,11 @@ __all__ = [
 
 def surrogate_blob(model: Surrogate) -> dict[str, Any]:
     """Weights and everything needed to rebuild, as plain data (see :func:`surrogate_from_blob`)."""
+    from pinnkan.surrogates.piecewise import PiecewiseInTime
+
+    if isinstance(model, PiecewiseInTime):  # time windows (pinnkan.marching): each piece's own blob
+        pieces = [surrogate_blob(p) for p in model.pieces]
+        return {"format": "pinnkan-surrogate-1", "windows": model.edges, "axis": model.axis, "pieces": pieces}
     lo, hi = model.box()
     blob = {
         "format": "pinnkan-surrogate-1",
@@ -108,6 +113,17 @@ def surrogate_from_blob(blob: dict[str, Any], problem: Any = None) -> Surrogate:
     """
     import torch
 
+    if "pieces" in blob:  # time windows: each piece with its window's problem (pinnkan.windows)
+        from pinnkan.surrogates.piecewise import PiecewiseInTime
+        from pinnkan.windows import window_problem
+
+        edges = blob["windows"]
+        pieces: list[Surrogate] = []
+        for k, piece in enumerate(blob["pieces"]):  # in order: a window's start data is the last one's solution
+            before = pieces[-1] if pieces else None
+            own = None if problem is None else window_problem(problem, edges[k], edges[k + 1], before)
+            pieces.append(surrogate_from_blob(piece, own))
+        return PiecewiseInTime(pieces, edges, blob["axis"])
     if blob.get("hard_bc") and problem is None:
         raise ValueError("this surrogate imposes its problem's boundary data (model.hard_bc): load it with the problem")
 
