@@ -144,6 +144,17 @@ def test_time_windows_only_for_pure_transport_carried_far():
     assert windows(fast, model__hard_bc=False) == 1  # the start data would be penalised in later windows
 
 
+def test_no_time_windows_on_several_processes(monkeypatch):
+    """Marching runs on one process: a data-parallel run of a transport problem keeps one window."""
+    import types
+
+    import pinnkan.planning.signals
+
+    monkeypatch.setattr(pinnkan.planning.signals, "current", lambda: types.SimpleNamespace(size=2, active=True))
+    assert read_signals(Transport()).processes == 2
+    assert plan_of(Transport()).value("windows", 1) == 1
+
+
 def test_given_keys_and_problem_defaults_win_and_are_recorded():
     plan = plan_of(Burgers(), model__kind="kan", train__steps=40, data__n_interior=123)
     by_key = {d.key: d for d in plan.decisions}

@@ -128,7 +128,7 @@ def marching(s: Signals, plan: Plan) -> None:
     problem 3.5e-6 -> 1.2e-5, the 1-D wave 6.6e-5 -> 9.4e-5), so they keep one window."""
     if s.time is None or s.max_order != 1 or s.orders.get(s.time, 0) != 1 or not plan.value("hard_bc", False):
         return
-    if _schedule_given(plan):  # a recipe (a built-in's, or the command line's) trains as it says
+    if _schedule_given(plan) or s.processes > 1:  # a recipe trains as it says; windows run on one process
         return
     if s.data_scale <= 0 or s.pde_scale <= 0:
         return
