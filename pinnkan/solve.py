@@ -101,6 +101,8 @@ def configure(
             refuse(problem)
         except ValueError as exc:
             raise UserError(str(exc)) from None
+        if cfg["data"].get("observations"):
+            raise UserError("train.windows > 1 does not take observations (--data) yet: give --windows 1")
     cfg["problem"].update(problem.param_values())
     if plan is not None:
         cfg["plan"] = plan.as_dict()

@@ -89,9 +89,12 @@ def test_a_marched_run_folder_evaluates_and_reports_its_windows(tmp_path, capsys
     [
         (["poisson", "--set", "train.windows=2"], "no time coordinate"),
         (["heat_inverse", "--set", "train.windows=2"], "unknown parameters"),
+        (["heat", "--windows", "2", "--data", "OBS"], "observations"),
     ],
 )
 def test_problems_that_cannot_march_are_one_line_exit_2(tmp_path, capsys, args, message):
+    (tmp_path / "obs.csv").write_text("x,t,u\n0.5,0.5,0.1\n")
+    args = [a.replace("OBS", str(tmp_path / "obs.csv")) for a in args]
     assert main(["solve", *args, "--steps", "1", "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
