@@ -40,14 +40,7 @@ def march(
 ) -> Solution:
     """Train ``problem`` in ``cfg["train"]["windows"]`` windows with ``train(problem, kind, cfg, callbacks)``
     (:func:`pinnkan.solve.train`) per window; a UserError (one line) where windows do not apply."""
-    from pinnkan.distributed import current
-
-    try:
-        refuse(problem)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if current().active:
-        raise UserError("train.windows > 1 runs on one process (no --nproc) for now")
+    check(problem, cfg)
     count, t, r = cfg["train"]["windows"], cfg["train"], cfg["run"]
     edges = window_edges(problem, count)
     budget = float(t["max_time"] or 0.0)
@@ -62,7 +55,7 @@ def march(
         # last windows are not left with the others' overruns
         overhead = windows[-1]["wall_s"] - windows[-1]["train_s"] if windows else 0.0  # it grows with k
         left = budget - (time.perf_counter() - started) - overhead * (count - k)
-        wcfg = window_config(cfg, own, k, left, count - k)
+        wcfg = window_config(cfg, k, left, count - k)
         if r["progress"]:
             print(f"window {k + 1}/{count}: {problem.time} in [{edges[k]:.6g}, {edges[k + 1]:.6g}]", file=sys.stderr)
         sol = train(own, kind, wcfg, callbacks)
@@ -70,7 +63,7 @@ def march(
         history += [{**row, "step": row.get("step", 0) + steps, "window": k} for row in sol.history]
         reasons += [f"window {k + 1}: {why}" for why in sol.stop_reasons]
         steps, train_s = steps + sol.steps, train_s + sol.train_s
-        windows.append({**window_report(k, edges, sol), "wall_s": round(time.perf_counter() - began, 3)})
+        windows.append(window_report(k, edges, sol, time.perf_counter() - began))
         previous = sol.model
         if sol.status != "ok":
             status, signal = sol.status, sol.signal
@@ -99,40 +92,48 @@ def march(
     )
 
 
+def check(problem: Problem, cfg: dict[str, dict[str, Any]]) -> None:
+    """A UserError (one line) where the problem or the run cannot be trained in windows; called before
+    training (:func:`pinnkan.solve.configure`) and by :func:`march`."""
+    from pinnkan.distributed import current
+
+    try:
+        refuse(problem)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if cfg["data"].get("observations"):
+        raise UserError("train.windows > 1 does not take observations (--data) yet: give --windows 1")
+    if current().active:
+        raise UserError("train.windows > 1 runs on one process (no --nproc) for now")
+
+
 def start_points(cfg: dict[str, dict[str, Any]]) -> int:
     """Points of a continued start-face condition: the run's initial-condition count."""
     return int(cfg["data"]["n_initial"])
 
 
-def window_config(
-    cfg: dict[str, dict[str, Any]], own: Problem, k: int, left_s: float, windows_left: int
-) -> dict[str, dict[str, Any]]:
+def window_config(cfg: dict[str, dict[str, Any]], k: int, left_s: float, windows_left: int) -> dict[str, Any]:
     """Window k's configuration: one window, its share of the budget left, its own error measure (a reference
-    file covers the whole interval), hard constraints only where the window has data to impose."""
-    from pinnkan.constraint import hard_faces
-
+    file covers the whole interval)."""
     out = copy.deepcopy(cfg)
     out["train"]["windows"] = 1
     if cfg["train"]["max_time"]:
         out["train"]["max_time"] = max(left_s, 1.0) / windows_left
     out["data"]["reference"] = None
     out["run"]["seed"] = cfg["run"]["seed"] + k
-    if out["model"].get("hard_bc") and k > 0:
-        try:
-            hard_faces(own)
-        except ValueError:  # only the initial data was imposed: the later windows continue it, penalised
-            out["model"]["hard_bc"] = False
     return out
 
 
-def window_report(k: int, edges: list[float], sol: Solution) -> dict[str, Any]:
-    """What metrics.json keeps of window k: its interval, steps, time, status, figures and budgeted outcome."""
+def window_report(k: int, edges: list[float], sol: Solution, wall_s: float) -> dict[str, Any]:
+    """What metrics.json keeps of window k: its interval, steps, training and wall time (setup and measuring
+    included), status, figures and budgeted outcome."""
     adaptive = sol.reports.get("adaptive") or {}
     return {
         "window": k,
         "interval": [edges[k], edges[k + 1]],
         "steps": sol.steps,
         "train_s": round(sol.train_s, 3),
+        "wall_s": round(wall_s, 3),
         "status": sol.status,
         "errors": {key: v for key, v in sol.errors.items() if isinstance(v, float)},
         "outcome": adaptive.get("outcome"),

@@ -95,14 +95,9 @@ def configure(
             raise UserError(f"problem {problem.name!r}: residual: {exc}") from None
     cfg = resolve(cfg, problem, plan.settings if plan is not None else None)
     if cfg["train"]["windows"] > 1:  # time-marching: refused now, in one line, where windows do not apply
-        from pinnkan.windows import refuse
+        from pinnkan.marching import check
 
-        try:
-            refuse(problem)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        if cfg["data"].get("observations"):
-            raise UserError("train.windows > 1 does not take observations (--data) yet: give --windows 1")
+        check(problem, cfg)
     cfg["problem"].update(problem.param_values())
     if plan is not None:
         cfg["plan"] = plan.as_dict()

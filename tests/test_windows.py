@@ -85,23 +85,25 @@ def test_the_start_data_of_a_later_window_is_the_previous_windows_solution(name)
     edges = window_edges(p, 2)
     prev, new = surrogate_for(p, seed=0), surrogate_for(p, seed=1)
     later = window_problem(p, edges[1], edges[2], prev, n=48, seed=0)
+
+    def residuals(i, cond):
+        """The condition's points, its residual for the previous window's surrogate and for the new one."""
+        x = torch.as_tensor(cond.points(later, 48, 0))
+        layout = later.condition_layout(i)
+        jets = (compute_jet("autograd", m, x, layout, p.coords, p.fields, False) for m in (prev, new))
+        same, got = (cond.residual(later, x, jet) for jet in jets)
+        assert float(same.detach().abs().max()) < 1e-12
+        return x, layout, got
+
     start = [(i, c) for i, c in enumerate(later.conditions) if isinstance(getattr(c, "value", None), PreviousWindow)]
     assert len(start) == 1
     for i, cond in start:
-        x = torch.as_tensor(cond.points(later, 48, 0))
-        layout = later.condition_layout(i)
-        same = cond.residual(later, x, compute_jet("autograd", prev, x, layout, p.coords, p.fields, False))
-        assert float(same.detach().abs().max()) < 1e-12
-        got = cond.residual(later, x, compute_jet("autograd", new, x, layout, p.coords, p.fields, False))
+        x, _, got = residuals(i, cond)
         assert torch.allclose(got, (new(x) - prev(x)).detach(), atol=1e-12)
     continued = [(i, c) for i, c in enumerate(later.conditions) if isinstance(c, Continued)]
     assert len(continued) == (name == "wave")  # the wave's initial rate
     for i, cond in continued:
-        x = torch.as_tensor(cond.points(later, 48, 0))
-        layout = later.condition_layout(i)
-        same = cond.residual(later, x, compute_jet("autograd", prev, x, layout, p.coords, p.fields, False))
-        assert float(same.detach().abs().max()) < 1e-12
-        got = cond.residual(later, x, compute_jet("autograd", new, x, layout, p.coords, p.fields, False))
+        x, layout, got = residuals(i, cond)
         jet_new = autograd_jet(new, x, layout, p.coords, p.fields, create_graph=False)
         jet_prev = autograd_jet(prev, x, layout, p.coords, p.fields, create_graph=False)
         want = cond.original.residual(later, x, jet_new) - cond.original.residual(later, x, jet_prev)
