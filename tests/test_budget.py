@@ -130,3 +130,39 @@ def test_drift_bound_is_the_time_span_times_the_residual_over_the_data():
     assert BudgetedTraining({}).drift_bound(state, {"pde_loss": 1e-4}) == pytest.approx(5.0 * 1e-2 / 0.5)
     state.problem = SimpleNamespace(time=None, coords=("x", "y"))
     assert BudgetedTraining({}).drift_bound(state, {"pde_loss": 1e-4}) is None
+
+
+def test_a_growth_that_did_not_pay_is_followed_by_the_other_and_both_in_vain_stall(monkeypatch):
+    """A model growth that did not lower the check loss 1.5x is followed by more points (not by more of the
+    same, as it was), and a second round that does not pay stalls the run."""
+    from types import SimpleNamespace
+
+    from pinnkan.training.budget import BudgetedTraining
+
+    budget = BudgetedTraining({})
+    budget.best = {"check_loss": 1.0, "round": 0, "model": None}
+    budget.check_loss = lambda state: {"loss": 1.0, "pde_loss": 1.0}  # no round pays
+    budget.relative_residual = lambda state, terms: 0.5
+    budget.drift_bound = lambda state, terms: None
+    model = SimpleNamespace(n_params=100, grown_params=lambda: 140)
+    points = SimpleNamespace(interior=torch.zeros(1000, 2))
+    state = SimpleNamespace(
+        stage=1, step=10, train_s=1.0, model=model, loss=SimpleNamespace(points=points),
+        terms={"loss": 1.0, "pde_loss": 1.0}, stop_run=False, stop_reasons=[], config={"train": {"max_time": 0}},
+    )  # fmt: skip
+    budget.grew = "model"
+    budget.on_stage_end(state)
+    assert (budget.pending, budget.tried, state.stop_run) == ("points", ["model"], False)
+    state.stage, budget.grew, budget.pending = 2, "points", None
+    budget.on_stage_end(state)
+    assert budget.pending is None and state.stop_run and budget.outcome == "stalled"
+    assert "grown: model, points" in state.stop_reasons[-1]
+    # a round that pays clears what was tried: the model may grow again
+    monkeypatch.setattr("pinnkan.surrogates.surrogate_blob", lambda model: None)
+    budget = BudgetedTraining({})
+    budget.best, budget.tried, budget.unpaid = {"check_loss": 10.0, "round": 0}, ["model"], 1
+    budget.check_loss = lambda state: {"loss": 1.0, "pde_loss": 1.0}
+    budget.relative_residual = lambda state, terms: 0.5
+    budget.drift_bound = lambda state, terms: None
+    budget.on_stage_end(SimpleNamespace(**{**vars(state), "stop_run": False}))
+    assert (budget.tried, budget.unpaid, budget.pending) == ([], 0, "model")

@@ -18,8 +18,10 @@ the same loss, the same weights) and compared with the training loss there:
 The best state by the check loss is kept, and put back at the end. Training
 stops *converged* when the check residual falls below ``converged`` times its
 natural scale (each term divided by the size of its largest part, from the
-plan's signals), *stalled* when two rounds in a row gained less than
-``pay_factor`` or nothing is left to grow, and *budget* at ``train.max_time``.
+plan's signals), *stalled* when two rounds in a row gained less than ``pay_factor`` (a growth
+that did not pay is followed by the other kind: more points after a model
+growth, and the other way round) or nothing is left to grow, and *budget* at
+``train.max_time``.
 A run whose residual stays above ``untrusted`` of its scale is reported as not
 trustworthy. For a time-dependent problem a second measure bounds what the
 residual can do over the horizon: for a stable linear evolution u_t = L u + f
@@ -126,7 +128,9 @@ class BudgetedTraining(Technique):
         self.rounds: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
         self.pending: str | None = None
+        self.grew: str | None = None  # what the running round grew at its start ("model", "points", "none")
         self.unpaid = 0
+        self.tried: list[str] = []  # what the rounds since the last one that paid grew
         self.losses: list[float] = []
         self.outcome = "budget"
         self.clock = (0.0, 0)  # (train_s, step) when the running round's main phase started
@@ -142,7 +146,9 @@ class BudgetedTraining(Technique):
             "rounds": self.rounds,
             "best": self.best,
             "pending": self.pending,
+            "grew": self.grew,
             "unpaid": self.unpaid,
+            "tried": self.tried,
             "losses": self.losses,
             "outcome": self.outcome,
         }
@@ -151,7 +157,9 @@ class BudgetedTraining(Technique):
         self.rounds = list(state.get("rounds", []))
         self.best = state.get("best")
         self.pending = state.get("pending")
+        self.grew = state.get("grew")
         self.unpaid = int(state.get("unpaid", 0))
+        self.tried = list(state.get("tried", []))
         self.losses = list(state.get("losses", []))
         self.outcome = state.get("outcome", "budget")
 
@@ -201,6 +209,7 @@ class BudgetedTraining(Technique):
         if state.stage == 0 or self.pending is None:
             return
         action, self.pending = self.pending, None
+        self.grew = action
         if action == "none":
             self.rounds[-1]["next"] = "nothing (no growth the budget can afford)"
             return
@@ -256,21 +265,28 @@ class BudgetedTraining(Technique):
         if check["loss"] < previous:
             self.best = {"check_loss": check["loss"], "round": state.stage, "model": surrogate_blob(state.model)}
         if state.stage > 0:
-            self.unpaid = 0 if check["loss"] < previous / self.pay_factor else self.unpaid + 1
+            if check["loss"] < previous / self.pay_factor:
+                self.unpaid, self.tried = 0, []
+            else:
+                self.unpaid += 1
+                self.tried.append(self.grew or "none")
         if state.stop_run:  # the time budget, a signal or a divergence ended it
             return
         if rel is not None and rel < self.converged:
             self._stop(state, "converged", f"check residual {rel:.2e} of its scale")
             return
         if self.unpaid >= 2:
-            self._stop(state, "stalled", f"two rounds gained less than {self.pay_factor:g}x on the check set")
+            why = f"two rounds (grown: {', '.join(self.tried)}) gained less than {self.pay_factor:g}x on the check set"
+            self._stop(state, "stalled", why)
             return
-        self.pending = self._next_action(state, check)
+        self.pending = self._next_action(state, check, avoid=set(self.tried))
         if self.pending is None:
             self._stop(state, "stalled", "nothing left to grow")
 
-    def _next_action(self, state: TrainState, check: dict[str, float]) -> str | None:
-        """"points", "model", "none" (another round as it is) or None (nothing left worth a round).
+    def _next_action(self, state: TrainState, check: dict[str, float], avoid: set[str] = frozenset()) -> str | None:
+        """"points", "model", "none" (another round as it is) or None (nothing left worth a round), never a growth
+        in ``avoid`` (what the round since the last one that paid grew): a model growth that did not pay is
+        followed by more points and the other way round, not by more of the same.
 
         A growth is taken only where the budget left still buys ``MIN_STEPS`` steps of the grown problem: a
         Gauss-Newton step costs about M P^2 (M points, P parameters), so doubling the points doubles it and
@@ -280,8 +296,13 @@ class BudgetedTraining(Technique):
         n = state.loss.points.interior.shape[0]
         grown = state.model.grown_params()
         ratio = (grown / max(state.model.n_params, 1)) ** 2 if grown else math.inf
-        points_ok = 2 * n <= self.points_limit and self._affords(state, 2.0)
-        model_ok = grown is not None and (self.main != "lm" or grown <= self.max_params) and self._affords(state, ratio)
+        points_ok = "points" not in avoid and 2 * n <= self.points_limit and self._affords(state, 2.0)
+        model_ok = (
+            "model" not in avoid
+            and grown is not None
+            and (self.main != "lm" or grown <= self.max_params)
+            and self._affords(state, ratio)
+        )
         if gap > self.gap_limit and points_ok:
             return "points"
         if model_ok:
