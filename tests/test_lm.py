@@ -133,3 +133,16 @@ def test_matrix_free_lm_takes_models_too_big_for_the_dense_system(tmp_path, caps
     no_jets = SimpleNamespace(has_forward_jet=False, kind="toy", parameters=lambda: [])
     with pytest.raises(ValueError, match="needs forward jets"):
         MatrixFreeLM.check(no_jets, {})
+
+
+@pytest.mark.parametrize("shape, block", [((50, 7), 512), ((300, 97), 16), ((300, 96), 32), ((40, 65), 8)])
+def test_gram_is_the_normal_matrix_and_exactly_symmetric(shape, block):
+    """J^T J from the blocks on and above the diagonal equals the plain product to rounding, for widths that are
+    and are not multiples of the block, and is symmetric bit for bit (Cholesky reads one triangle)."""
+    from pinnkan.training.lm import gram
+
+    jac = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    a = gram(jac, block)
+    plain = jac.T @ jac
+    assert float((a - plain).abs().max()) <= 1e-12 * float(plain.abs().max())
+    assert torch.equal(a, a.T)
