@@ -50,6 +50,7 @@ results: setup
 	$(BIN)/pinnkan suite --dir benchmarks/dev --out runs/results-dev --keep
 	$(BIN)/pinnkan suite --dir benchmarks/heldout --out runs/results-heldout --keep
 	$(BIN)/pinnkan suite --dir benchmarks/dev --problems schrodinger,burgers,heat_multiscale,wave1d,allen_cahn2d,heat_long,advection --set train.windows=4 --set train.max_time=240 --out runs/results-dev-windows --keep
+	$(BIN)/pinnkan suite --dir benchmarks/heldout --problems heat_rough,cavity,ks,stokes --out runs/results-heldout-misses --keep
 	$(BIN)/pinnkan sweep configs/families_poisson.toml --out runs/results-families --workers 2
 	$(BIN)/python scripts/docs_outputs.py sweep runs/results-families families
 	$(BIN)/python scripts/docs_outputs.py bench
@@ -57,6 +58,7 @@ results: setup
 	$(BIN)/python scripts/docs_outputs.py suite runs/results-dev dev
 	$(BIN)/python scripts/docs_outputs.py suite runs/results-heldout heldout
 	$(BIN)/python scripts/docs_outputs.py suite runs/results-dev-windows dev-windows
+	$(BIN)/python scripts/docs_outputs.py suite runs/results-heldout-misses heldout-misses
 	$(BIN)/python scripts/docs_outputs.py readme runs/results-heldout
 
 clean:

@@ -38,11 +38,9 @@ def finite_volumes(n, times, dt=1e-3):
     north, south = conductivity(X, Y + h / 2), conductivity(X, Y - h / 2)
     up, down = north.copy(), south.copy()
     up[:, -1], down[:, 0] = 0.0, 0.0  # no coupling across the y = const boundary rows
-    a = sp.diags(
-        [-(east + west + north + south).ravel(), east[:-1].ravel(), west[1:].ravel(), up.ravel()[:-1], down.ravel()[1:]],
-        [0, m, -m, 1, -1],
-        format="csc",
-    ) / h**2
+    diagonals = [-(east + west + north + south).ravel(), east[:-1].ravel(), west[1:].ravel()]
+    diagonals += [up.ravel()[:-1], down.ravel()[1:]]
+    a = sp.diags(diagonals, [0, m, -m, 1, -1], format="csc") / h**2
     eye = sp.identity(m * m, format="csc")
     implicit = spl.splu((eye - 0.5 * dt * a).tocsc())
     explicit = eye + 0.5 * dt * a
